@@ -1,0 +1,108 @@
+//! A tiny end-to-end run: five training steps, a report, a reload.
+
+use std::path::PathBuf;
+
+use ch02_arm::config::ArmConfig;
+use ch02_arm::experiment::{CHAPTER, MODEL, sample_from_checkpoint, train_and_report};
+use dgm_core::backend::BackendKind;
+use dgm_core::cli::RunArgs;
+use dgm_core::data::Digits;
+use dgm_core::report::Report;
+use dgm_core::run::RunContext;
+
+fn args(out: PathBuf) -> RunArgs {
+    RunArgs {
+        quick: true,
+        seed: 3,
+        epochs: None,
+        backend: BackendKind::Flex,
+        threads: 0,
+        out: Some(out),
+        report: None,
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ch02-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Five steps of 8 images, validation and test on 16 images each.
+fn tiny_run() -> (ArmConfig, Digits) {
+    let config = ArmConfig {
+        channels: 8,
+        batch_size: 8,
+        max_epochs: 2,
+        ..ArmConfig::quick()
+    };
+    let digits = Digits::load().unwrap();
+    let digits = Digits {
+        train: digits.train.head(40),
+        val: digits.val.head(16),
+        test: digits.test.head(16),
+    };
+    (config, digits)
+}
+
+#[test]
+fn a_short_run_writes_its_report_and_can_be_reloaded() {
+    let dir = temp_dir("smoke");
+    let ctx = RunContext::from_args(&args(dir.clone()), CHAPTER, MODEL).unwrap();
+    let (config, digits) = tiny_run();
+    let report = train_and_report(&config, &digits, &ctx).unwrap();
+
+    let written = Report::read(&dir.join("report.json")).unwrap();
+    assert_eq!(written, report);
+    assert_eq!(report.epochs_run, 2);
+    let nll = report.metrics["test_nll"];
+    assert!(nll.is_finite() && nll > 0.0, "test_nll {nll}");
+    for file in report.artifacts.values() {
+        assert!(dir.join(file).is_file(), "{file} was not written");
+    }
+
+    let npy = dir.join("s.npy");
+    let grid = sample_from_checkpoint(&ctx, 3, None, Some(&npy)).unwrap();
+    assert!(grid.is_file());
+    // 128-byte header, then 3 x 64 float32 values.
+    assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 3 * 64 * 4);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn reloading_without_a_run_says_to_train_first() {
+    let dir = temp_dir("missing");
+    let ctx = RunContext::from_args(&args(dir), CHAPTER, MODEL).unwrap();
+    let err = sample_from_checkpoint(&ctx, 4, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("train the model first"), "{err}");
+    assert!(
+        err.contains("cargo run --release -p ch02_arm -- causal-conv --quick"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_checkpoint_of_another_size_is_refused_with_a_message() {
+    let dir = temp_dir("mismatch");
+    let ctx = RunContext::from_args(&args(dir.clone()), CHAPTER, MODEL).unwrap();
+    let (config, digits) = tiny_run();
+    let config = ArmConfig {
+        max_epochs: 1,
+        ..config
+    };
+    train_and_report(&config, &digits, &ctx).unwrap();
+    // Pretend the run was made with 16 channels: the checkpoint no longer fits.
+    let wider = ArmConfig {
+        channels: 16,
+        ..config
+    };
+    let tagged = serde_json::json!({ "model": MODEL, "config": wider });
+    std::fs::write(dir.join("config.json"), tagged.to_string()).unwrap();
+    let err = sample_from_checkpoint(&ctx, 2, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not fit this model"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,93 @@
+//! Backend selection: which device the tensors live on, how many threads it uses, the seed.
+//!
+//! The CPU default is burn-flex (pure Rust, SIMD, rayon threads). burn-ndarray stays selectable
+//! behind the `ndarray` feature for comparison; wgpu (any GPU, or a software Vulkan driver on a
+//! CPU-only machine) sits behind the `wgpu` feature. The device is always chosen explicitly:
+//! once wgpu is compiled in, burn's `Device::default()` would prefer it even without a GPU.
+
+use anyhow::{Result, bail};
+use burn::tensor::Device;
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+
+/// The compute backends a run can use (`--backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// burn-flex: the pure-Rust CPU backend (default).
+    Flex,
+    /// burn-ndarray: the older CPU backend (cargo feature `ndarray`).
+    Ndarray,
+    /// wgpu: GPUs through Vulkan, Metal or DirectX (cargo feature `wgpu`).
+    Wgpu,
+}
+
+impl BackendKind {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Flex => "flex",
+            BackendKind::Ndarray => "ndarray",
+            BackendKind::Wgpu => "wgpu",
+        }
+    }
+}
+
+/// Sets the number of CPU threads (0 keeps rayon's default: one per core).
+///
+/// Must run before the first tensor operation; a second call is ignored, because rayon's global
+/// pool can be built only once per process.
+pub fn set_threads(threads: usize) {
+    if threads > 0 {
+        // An error here means the pool already exists (a second run in the same test process).
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
+    }
+}
+
+/// The number of threads the CPU backends will use.
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// The inference device of `kind`, seeded with `seed`.
+///
+/// Training uses `device.clone().autodiff()`; the seed then covers both, because burn seeds the
+/// inner backend.
+pub fn device(kind: BackendKind, seed: u64) -> Result<Device> {
+    let device = match kind {
+        BackendKind::Flex => Device::flex(),
+        BackendKind::Ndarray => ndarray_device()?,
+        BackendKind::Wgpu => wgpu_device()?,
+    };
+    device.seed(seed);
+    Ok(device)
+}
+
+#[cfg(feature = "ndarray")]
+#[allow(deprecated)] // burn-ndarray is deprecated in burn 0.22; it stays here for comparison.
+fn ndarray_device() -> Result<Device> {
+    Ok(Device::ndarray())
+}
+
+#[cfg(not(feature = "ndarray"))]
+fn ndarray_device() -> Result<Device> {
+    bail!(
+        "this binary was built without the ndarray backend; rebuild with \
+         `--features dgm_core/ndarray` to use `--backend ndarray`"
+    )
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device> {
+    Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device() -> Result<Device> {
+    bail!(
+        "this binary was built without the wgpu backend; rebuild with \
+         `--features dgm_core/wgpu` to use `--backend wgpu`"
+    )
+}

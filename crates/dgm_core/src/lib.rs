@@ -1,0 +1,31 @@
+//! Plumbing shared by every chapter of *Deep Generative Modeling in Rust*.
+//!
+//! Nothing here is a chapter's model. A chapter crate takes its data, log-densities, training-loop
+//! pieces, pictures and report from these modules, so that its own files hold only the idea of
+//! the chapter.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`backend`] | the CPU default, GPU backends behind features, `--backend`, seeding, threads |
+//! | [`cli`] | [`cli::RunArgs`], the flags every chapter shares |
+//! | [`data`] | the digits split, batching, `.npy` export |
+//! | [`distributions`] | log-densities shared by several chapters |
+//! | [`optim`] | Adamax, the books' optimiser (burn does not ship it) |
+//! | [`train`] | early stopping, the epoch loop with its progress bar, learning curves |
+//! | [`metrics`] | bits per dimension, baselines |
+//! | [`images`] | sample grids as upscaled PNGs |
+//! | [`plot`] | learning curves as PNG with a CSV beside them |
+//! | [`report`] | the `report.json` every run writes and the closing summary |
+//! | [`run`] | the output directory of a run, its config and checkpoint |
+
+pub mod backend;
+pub mod cli;
+pub mod data;
+pub mod distributions;
+pub mod images;
+pub mod metrics;
+pub mod optim;
+pub mod plot;
+pub mod report;
+pub mod run;
+pub mod train;

@@ -1,0 +1,56 @@
+//! Units and reference points for likelihoods.
+
+use std::f64::consts::LN_2;
+
+/// Converts a negative log-likelihood in nats per example to bits per dimension.
+///
+/// bpd = nll / (D ln 2)
+pub fn bits_per_dim(nll_nats: f64, dims: usize) -> f64 {
+    nll_nats / (dims as f64 * LN_2)
+}
+
+/// The NLL of the uniform distribution over `levels` values in each of `dims` dimensions.
+///
+/// -log p(x) = D ln K, the number any model that learns must beat (181.33 nats for digits).
+pub fn uniform_nll(dims: usize, levels: usize) -> f64 {
+    dims as f64 * (levels as f64).ln()
+}
+
+/// Running sum of a per-example quantity, reported as sum over the set / N.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MeanAccumulator {
+    sum: f64,
+    count: usize,
+}
+
+impl MeanAccumulator {
+    /// Adds the values of one batch.
+    pub fn add(&mut self, values: &[f32]) {
+        self.sum += values.iter().map(|&v| v as f64).sum::<f64>();
+        self.count += values.len();
+    }
+
+    /// sum / N (NaN when nothing was added).
+    pub fn mean(&self) -> f64 {
+        self.sum / self.count as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniform_baseline_of_the_digits() {
+        assert!((uniform_nll(64, 17) - 181.3257).abs() < 1e-3);
+        assert!((bits_per_dim(uniform_nll(64, 17), 64) - 17f64.log2()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mean_is_sum_over_n_across_uneven_batches() {
+        let mut acc = MeanAccumulator::default();
+        acc.add(&[1.0, 2.0, 3.0]);
+        acc.add(&[6.0]);
+        assert_eq!(acc.mean(), 3.0);
+    }
+}

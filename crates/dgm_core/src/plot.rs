@@ -1,0 +1,122 @@
+//! Learning curves as PNG, always with a CSV of the same numbers beside them.
+//!
+//! The font ships inside the binary (DejaVu Sans, `assets/`), so plots draw the same on a
+//! machine without fontconfig.
+
+use std::fmt::Write as _;
+use std::sync::Once;
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+use crate::run::RunDir;
+use crate::train::CurvePoint;
+
+const FONT: &str = "sans-serif";
+static REGISTER_FONT: Once = Once::new();
+
+fn register_font() {
+    REGISTER_FONT.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
+        // The bytes are a valid TrueType font compiled into the binary.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, bytes);
+    });
+}
+
+/// Writes `curve.csv` and `curve.png`: training loss and validation metric per epoch.
+pub fn save_curve(run: &RunDir, curve: &[CurvePoint], val_name: &str) -> Result<()> {
+    let mut csv = format!("epoch,train_loss,{val_name},train_seconds\n");
+    for p in curve {
+        writeln!(
+            csv,
+            "{},{},{},{}",
+            p.epoch, p.train_loss, p.val_metric, p.train_seconds
+        )?;
+    }
+    std::fs::write(run.path("curve.csv"), csv)?;
+
+    let train: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|p| (p.epoch as f64, p.train_loss))
+        .collect();
+    let val: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|p| (p.epoch as f64, p.val_metric))
+        .collect();
+    line_plot(
+        &run.path("curve.png"),
+        "learning curve",
+        "epoch",
+        "nats per example",
+        &[("train loss", &train), (val_name, &val)],
+    )
+}
+
+/// Draws named series of (x, y) points as lines in an 800 x 500 PNG.
+pub fn line_plot(
+    path: &std::path::Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(&str, &[(f64, f64)])],
+) -> Result<()> {
+    register_font();
+    let finite = |v: &f64| v.is_finite();
+    let xs = series.iter().flat_map(|(_, s)| s.iter().map(|p| p.0));
+    let ys: Vec<f64> = series
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|p| p.1))
+        .filter(finite)
+        .collect();
+    let x_max = xs.fold(1.0f64, f64::max);
+    let (y_min, y_max) = ys
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &y| {
+            (lo.min(y), hi.max(y))
+        });
+    let (y_min, y_max) = if y_min.is_finite() {
+        let pad = ((y_max - y_min) * 0.05).max(1e-6);
+        (y_min - pad, y_max + pad)
+    } else {
+        (0.0, 1.0)
+    };
+
+    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
+    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
+    root.fill(&WHITE).map_err(draw)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..x_max, y_min..y_max)
+        .map_err(draw)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(draw)?;
+    let colours = [BLUE, RED, GREEN, MAGENTA, BLACK];
+    for (i, (name, points)) in series.iter().enumerate() {
+        let colour = colours[i % colours.len()];
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied().filter(|p| p.1.is_finite()),
+                colour.stroke_width(2),
+            ))
+            .map_err(draw)?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(draw)?;
+    root.present().map_err(draw)?;
+    Ok(())
+}

