@@ -39,8 +39,8 @@ impl CausalConvArm {
     /// - x: [batch, D]
     /// - returns: [batch, D, K]
     pub fn logits(&self, x: Tensor<2>) -> Tensor<3> {
-        // [batch, D] -> [batch, 1, D]: one input channel.
-        let mut h = x.unsqueeze_dim(1);
+        // [batch, D] -> [batch, D, 1]: one input channel, channels last.
+        let mut h = x.unsqueeze_dim(2);
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
             h = layer.forward(h);
@@ -48,8 +48,8 @@ impl CausalConvArm {
                 h = leaky_relu(h, LEAKY_SLOPE);
             }
         }
-        // [batch, K, D] -> [batch, D, K]
-        h.swap_dims(1, 2)
+        // [batch, D, K]
+        h
     }
 
     /// log p(x) = sum_d log p(x_d | x_<d), exact.

@@ -1,20 +1,22 @@
 //! The causal 1-D convolution, the building block of the ARM.
 
-use burn::nn::PaddingConfig1d;
-use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::ops::PadMode;
 
 // ANCHOR: causal_conv
 /// A 1-D convolution whose output at position d sees only the inputs before d (type A) or up to
 /// and including d (type B).
 ///
-/// A kernel of size k at output position i covers the padded inputs i..i+k. Padding the left by
-/// k - 1 makes the last of them input i itself (type B). Padding by k instead shifts the window
-/// one step further into the past, to inputs i-k..i-1; the extra output at the end, which would
-/// see the last input, is dropped (type A).
+/// A convolution with kernel size k is one linear map applied to every window of k consecutive
+/// positions. Here the windows are cut out explicitly: the sequence is padded on the left with
+/// zeros, window d is the k positions ending at d (type B) or at d - 1 (type A), and all the
+/// windows go through a single `Linear` layer of k * C_in inputs: one large matrix product.
 #[derive(Module, Debug)]
 pub struct CausalConv1d {
-    conv: Conv1d,
+    /// Weights [k * C_in, C_out]: the kernel, flattened position-major.
+    window: Linear,
+    kernel_size: usize,
     /// Whether position d is excluded from its own output (type A).
     exclude_current: bool,
 }
@@ -27,33 +29,39 @@ impl CausalConv1d {
         exclude_current: bool,
         device: &Device,
     ) -> CausalConv1d {
-        let left = if exclude_current {
-            kernel_size
-        } else {
-            kernel_size - 1
-        };
-        let conv = Conv1dConfig::new(channels_in, channels_out, kernel_size)
-            .with_padding(PaddingConfig1d::Explicit(left, 0))
-            .init(device);
         CausalConv1d {
-            conv,
+            window: LinearConfig::new(kernel_size * channels_in, channels_out).init(device),
+            kernel_size,
             exclude_current,
         }
     }
 
+    /// Channels-last, so the windows are contiguous and no transposes are needed.
+    ///
     /// # Shapes
-    /// - x: [batch, channels_in, length]
-    /// - returns: [batch, channels_out, length]
+    /// - x: [batch, length, channels_in]
+    /// - returns: [batch, length, channels_out]
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let [batch, _, length] = x.dims();
-        let y = self.conv.forward(x);
-        if self.exclude_current {
-            // [batch, channels_out, length + 1] -> [batch, channels_out, length]
-            let [_, channels_out, _] = y.dims();
-            y.slice([0..batch, 0..channels_out, 0..length])
-        } else {
-            y
-        }
+        let [batch, length, channels_in] = x.dims();
+        let k = self.kernel_size;
+        // Type B pads k - 1 zeros so window d ends at d; type A pads k so it ends at d - 1.
+        let pad = if self.exclude_current { k } else { k - 1 };
+        // [batch, length, C_in] -> [batch, pad + length, C_in]
+        let padded = x.pad([(pad, 0), (0, 0)], PadMode::Constant(0.0));
+        // Window d is padded positions d..d+k; offset j of every window at once is one slice.
+        let offsets: Vec<Tensor<3>> = (0..k)
+            .map(|j| {
+                padded
+                    .clone()
+                    .slice([0..batch, j..j + length, 0..channels_in])
+            })
+            .collect();
+        // k x [batch, length, C_in] -> [batch * length, k * C_in]
+        let windows = Tensor::cat(offsets, 2).reshape([batch * length, k * channels_in]);
+        let y = self.window.forward(windows);
+        let [_, channels_out] = y.dims();
+        // [batch * length, C_out] -> [batch, length, C_out]
+        y.reshape([batch, length, channels_out])
     }
 }
 // ANCHOR_END: causal_conv
