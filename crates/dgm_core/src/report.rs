@@ -121,10 +121,11 @@ pub fn format_seconds(seconds: f64) -> String {
     }
 }
 
-/// The git revision of the working tree ("unknown" outside a repository).
+/// The git revision of the working tree, with `-dirty` when it has uncommitted changes
+/// ("unknown" outside a repository).
 pub fn git_revision() -> String {
     std::process::Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
+        .args(["describe", "--always", "--dirty", "--abbrev=12"])
         .output()
         .ok()
         .filter(|o| o.status.success())

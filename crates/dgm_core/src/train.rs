@@ -27,6 +27,7 @@ pub enum Verdict {
     Stop,
 }
 
+// ANCHOR: early_stopping
 /// Early stopping on a validation metric where lower is better.
 #[derive(Clone, Debug)]
 pub struct EarlyStopping {
@@ -70,6 +71,7 @@ impl EarlyStopping {
         self.best
     }
 }
+// ANCHOR_END: early_stopping
 
 /// Fails with the place where the loss stopped being a number.
 pub fn ensure_finite(loss: f64, epoch: usize, batch: usize) -> Result<()> {
