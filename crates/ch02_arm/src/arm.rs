@@ -39,8 +39,8 @@ impl CausalConvArm {
     /// - x: [batch, D]
     /// - returns: [batch, D, K]
     pub fn logits(&self, x: Tensor<2>) -> Tensor<3> {
-        // [batch, D] -> [batch, D, 1]: one input channel, channels last.
-        let mut h = x.unsqueeze_dim(2);
+        // [batch, D] -> [D, batch, 1]: position-major, one input channel.
+        let mut h = x.transpose().unsqueeze_dim(2);
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
             h = layer.forward(h);
@@ -48,8 +48,8 @@ impl CausalConvArm {
                 h = leaky_relu(h, LEAKY_SLOPE);
             }
         }
-        // [batch, D, K]
-        h
+        // [D, batch, K] -> [batch, D, K]
+        h.swap_dims(0, 1)
     }
 
     /// log p(x) = sum_d log p(x_d | x_<d), exact.

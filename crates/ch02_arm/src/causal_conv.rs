@@ -36,32 +36,33 @@ impl CausalConv1d {
         }
     }
 
-    /// Channels-last, so the windows are contiguous and no transposes are needed.
+    /// Position-major: position is the first axis, so every window offset is one contiguous
+    /// block of memory and cutting the windows out is a plain copy.
     ///
     /// # Shapes
-    /// - x: [batch, length, channels_in]
-    /// - returns: [batch, length, channels_out]
+    /// - x: [length, batch, C_in]
+    /// - returns: [length, batch, C_out]
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let [batch, length, channels_in] = x.dims();
+        let [length, batch, channels_in] = x.dims();
         let k = self.kernel_size;
-        // Type B pads k - 1 zeros so window d ends at d; type A pads k so it ends at d - 1.
+        // Type B pads k - 1 zeros so window i ends at i; type A pads k so it ends at i - 1.
         let pad = if self.exclude_current { k } else { k - 1 };
-        // [batch, length, C_in] -> [batch, pad + length, C_in]
-        let padded = x.pad([(pad, 0), (0, 0)], PadMode::Constant(0.0));
-        // Window d is padded positions d..d+k; offset j of every window at once is one slice.
+        // [length, batch, C_in] -> [pad + length, batch, C_in]
+        let padded = x.pad([(pad, 0), (0, 0), (0, 0)], PadMode::Constant(0.0));
+        // Window i is padded positions i..i+k; offset j of every window at once is one slice.
         let offsets: Vec<Tensor<3>> = (0..k)
             .map(|j| {
                 padded
                     .clone()
-                    .slice([0..batch, j..j + length, 0..channels_in])
+                    .slice([j..j + length, 0..batch, 0..channels_in])
             })
             .collect();
-        // k x [batch, length, C_in] -> [batch * length, k * C_in]
-        let windows = Tensor::cat(offsets, 2).reshape([batch * length, k * channels_in]);
+        // k x [length, batch, C_in] -> [length, batch, k * C_in] -> [length * batch, k * C_in]
+        let windows = Tensor::cat(offsets, 2).reshape([length * batch, k * channels_in]);
         let y = self.window.forward(windows);
         let [_, channels_out] = y.dims();
-        // [batch * length, C_out] -> [batch, length, C_out]
-        y.reshape([batch, length, channels_out])
+        // [length * batch, C_out] -> [length, batch, C_out]
+        y.reshape([length, batch, channels_out])
     }
 }
 // ANCHOR_END: causal_conv
