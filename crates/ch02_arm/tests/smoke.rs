@@ -28,7 +28,7 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Five steps of 8 images, validation and test on 16 images each.
+/// Two epochs of five steps of 8 images each; validation and test on 16 images.
 fn tiny_run() -> (ArmConfig, Digits) {
     let config = ArmConfig {
         channels: 8,

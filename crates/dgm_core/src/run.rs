@@ -124,6 +124,8 @@ pub struct RunContext {
     pub device: Device,
     /// The run's output directory (not yet created).
     pub out_dir: PathBuf,
+    /// Whether `out_dir` was given with `--out` rather than the default.
+    pub custom_out: bool,
     /// Where report.json goes.
     pub report_path: PathBuf,
 }
@@ -146,6 +148,7 @@ impl RunContext {
             backend: args.backend,
             device,
             out_dir,
+            custom_out: args.out.is_some(),
             report_path,
         })
     }
@@ -153,8 +156,13 @@ impl RunContext {
     /// The command that trains this model in this mode (for "train first" messages).
     pub fn train_command(&self) -> String {
         let quick = if self.mode == "quick" { " --quick" } else { "" };
+        let out = if self.custom_out {
+            format!(" --out {}", self.out_dir.display())
+        } else {
+            String::new()
+        };
         format!(
-            "cargo run --release -p {} -- {}{quick}",
+            "cargo run --release -p {} -- {}{quick}{out}",
             self.chapter, self.model
         )
     }
