@@ -128,12 +128,12 @@ pub struct Bench {
     pub sample_seconds: f64,
 }
 
-/// Times `epochs` training passes (no validation) and one sample grid.
+/// Times `passes` training passes (no validation) and one sample grid.
 pub fn bench(
     config: &ArmConfig,
     digits: &Digits,
     ctx: &RunContext,
-    epochs: usize,
+    passes: usize,
 ) -> Result<Bench> {
     let train_device = ctx.device.clone().autodiff();
     let mut model = CausalConvArm::new(config, &train_device);
@@ -141,7 +141,7 @@ pub fn bench(
     let mut rng = StdRng::seed_from_u64(ctx.seed);
     let mut seconds = Vec::new();
     // One untimed warm-up pass: the first touches every allocation for the first time.
-    for epoch in 0..=epochs {
+    for epoch in 0..=passes {
         let start = Instant::now();
         (model, _) = train_epoch(
             model,

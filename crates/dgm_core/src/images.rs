@@ -1,7 +1,7 @@
 //! Sample grids as PNG.
 //!
 //! An 8x8 digit shown at 1:1 is a smudge; grids are upscaled with nearest-neighbour sampling so
-//! every pixel stays a crisp square, and a one-pixel gap separates the images.
+//! every pixel stays a crisp square, and a grey gap of half an image pixel separates the images.
 
 use std::path::Path;
 
@@ -55,7 +55,8 @@ pub fn render_grid(images: &[f32], spec: GridSpec) -> Result<GrayImage> {
     let columns = spec.columns.min(count);
     let rows = count.div_ceil(columns);
     let cell = spec.side as u32 * spec.scale;
-    let gap = 1;
+    // Half an image pixel, so that digits whose strokes touch their edges stay apart.
+    let gap = (spec.scale / 2).max(1);
     let width = columns as u32 * (cell + gap) + gap;
     let height = rows as u32 * (cell + gap) + gap;
     // The gap is mid-grey so that black and white images both stand out from it.
