@@ -2,7 +2,8 @@
 //! real output: the sample grid, the test images, the learning curve and a table of the numbers.
 //!
 //! For every model of every `expect.toml` whose full run exists (`runs/<crate>/<model>/full/`),
-//! it writes `book/src/generated/<crate>/<model>/{samples.png, real.png, curve.png, results.md}`.
+//! it writes `book/src/generated/<crate>/<model>/{samples.png, real.png, curve.png, summary.txt,
+//! results.md}`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,7 +12,8 @@ use anyhow::{Context, Result};
 
 use crate::expect;
 
-const PICTURES: [&str; 3] = ["samples.png", "real.png", "curve.png"];
+/// Files copied as they are: the pictures and the summary the run printed.
+const COPIED: [&str; 4] = ["samples.png", "real.png", "curve.png", "summary.txt"];
 
 pub fn bless() -> Result<bool> {
     let mut blessed = 0;
@@ -36,9 +38,9 @@ pub fn bless() -> Result<bool> {
                 .join(&chapter.name)
                 .join(&model.name);
             std::fs::create_dir_all(&target)?;
-            for picture in PICTURES {
-                std::fs::copy(run.join(picture), target.join(picture))
-                    .with_context(|| format!("cannot copy {picture} of {}", run.display()))?;
+            for file in COPIED {
+                std::fs::copy(run.join(file), target.join(file))
+                    .with_context(|| format!("cannot copy {file} of {}", run.display()))?;
             }
             std::fs::write(target.join("results.md"), results_table(&report)?)?;
             println!("blessed {}", target.display());

@@ -86,10 +86,11 @@ pub fn train_and_report(config: &ArmConfig, digits: &Digits, ctx: &RunContext) -
         ("curve_csv", "curve.csv"),
         ("config", "config.json"),
         ("checkpoint", "checkpoint.bpk"),
+        ("summary", "summary.txt"),
     ] {
         report.artifacts.insert(role.into(), file.into());
     }
-    report.write(&ctx.report_path)?;
+    ctx.write_report(&report)?;
     Ok(report)
 }
 

@@ -44,11 +44,6 @@ impl RunDir {
         Ok(RunDir { dir })
     }
 
-    /// The directory itself.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// A file inside the directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
@@ -165,6 +160,15 @@ impl RunContext {
             "cargo run --release -p {} -- {}{quick}{out}",
             self.chapter, self.model
         )
+    }
+
+    /// Writes `report.json` (or the `--report` path) and the printed summary as `summary.txt` in
+    /// the run directory.
+    pub fn write_report(&self, report: &Report) -> Result<()> {
+        report.write(&self.report_path)?;
+        let summary = self.out_dir.join("summary.txt");
+        std::fs::write(&summary, report.summary(&self.out_dir))
+            .with_context(|| format!("cannot write {}", summary.display()))
     }
 
     /// A report with the fields every run shares filled in from this context and `fitted`.
