@@ -4,7 +4,7 @@
 //! config (`config.json`) that rebuilds the model and the best checkpoint (`checkpoint.bpk`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
