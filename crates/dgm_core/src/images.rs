@@ -47,7 +47,7 @@ pub fn save_grid(path: &Path, images: &[f32], spec: GridSpec) -> Result<()> {
 pub fn render_grid(images: &[f32], spec: GridSpec) -> Result<GrayImage> {
     let pixels = spec.side * spec.side;
     ensure!(
-        !images.is_empty() && images.len() % pixels == 0,
+        !images.is_empty() && images.len().is_multiple_of(pixels),
         "a grid needs whole images of {pixels} values, got {} values",
         images.len()
     );
