@@ -14,7 +14,7 @@ use burn::tensor::ops::PadMode;
 /// windows go through a single `Linear` layer of k * C_in inputs: one large matrix product.
 #[derive(Module, Debug)]
 pub struct CausalConv1d {
-    /// Weights [k * C_in, C_out]: the kernel, flattened position-major.
+    /// Weights [k * C_in, C_out]: rows j * C_in..(j + 1) * C_in are the kernel's tap j.
     window: Linear,
     kernel_size: usize,
     /// Whether position d is excluded from its own output (type A).
