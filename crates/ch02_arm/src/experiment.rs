@@ -6,27 +6,28 @@ use std::time::Instant;
 
 use anyhow::Result;
 use burn::prelude::*;
-use dgm_core::data::{Digits, to_host, write_npy};
+use dgm_core::data::{Digits, to_host};
+use dgm_core::experiment::{
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, add_artifacts, save_real_digits, time_training,
+    write_digit_samples,
+};
 use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::bits_per_dim;
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::{RunContext, RunDir};
-use dgm_core::train::{FitSettings, fit, median};
+use dgm_core::train::{FitSettings, fit};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use serde::Serialize;
 
 use crate::arm::CausalConvArm;
 use crate::config::ArmConfig;
-use crate::train::{nll, train_epoch};
+use crate::train::{nll, train_arm_epoch};
 
 /// The crate, as named in paths and reports.
 pub const CHAPTER: &str = "ch02_arm";
 /// This model's subcommand.
 pub const MODEL: &str = "causal-conv";
-/// Images in a sample grid.
-const GRID_IMAGES: usize = 64;
 
 /// Trains with early stopping, evaluates the best model on the test split, draws samples and
 /// writes every output of the run. Returns the report it wrote.
@@ -34,12 +35,7 @@ pub fn train_and_report(config: &ArmConfig, digits: &Digits, ctx: &RunContext) -
     let start = Instant::now();
     let run = RunDir::create(&ctx.out_dir)?;
     run.write_config(MODEL, config)?;
-    let first_test: Vec<usize> = (0..GRID_IMAGES.min(digits.test.len())).collect();
-    save_grid(
-        &run.path("real.png"),
-        &to_host(digits.test.rows(&first_test, &ctx.device)),
-        DIGITS_GRID,
-    )?;
+    save_real_digits(&run, &digits.test, &ctx.device)?;
 
     let train_device = ctx.device.clone().autodiff();
     let model = CausalConvArm::new(config, &train_device);
@@ -56,7 +52,7 @@ pub fn train_and_report(config: &ArmConfig, digits: &Digits, ctx: &RunContext) -
         &settings,
         &run,
         |model, epoch| {
-            train_epoch(
+            train_arm_epoch(
                 model,
                 &mut optimizer,
                 &digits.train,
@@ -79,17 +75,7 @@ pub fn train_and_report(config: &ArmConfig, digits: &Digits, ctx: &RunContext) -
     report
         .metrics
         .insert("test_bpd".into(), bits_per_dim(test_nll, config.dim));
-    for (role, file) in [
-        ("samples", "samples.png"),
-        ("real", "real.png"),
-        ("curve", "curve.png"),
-        ("curve_csv", "curve.csv"),
-        ("config", "config.json"),
-        ("checkpoint", "checkpoint.bpk"),
-        ("summary", "summary.txt"),
-    ] {
-        report.artifacts.insert(role.into(), file.into());
-    }
+    add_artifacts(&mut report, &DIGIT_ARTIFACTS);
     ctx.write_report(&report)?;
     Ok(report)
 }
@@ -109,27 +95,11 @@ pub fn sample_from_checkpoint(
     let config: ArmConfig = run.read_config(MODEL)?;
     let model = run.load_checkpoint(CausalConvArm::new(&config, &ctx.device))?;
     let samples = to_host(model.sample(n, config.dim, &ctx.device));
-    let grid = grid.unwrap_or_else(|| run.path(&format!("samples-seed{}.png", ctx.seed)));
-    save_grid(&grid, &samples, DIGITS_GRID)?;
-    if let Some(path) = samples_out {
-        write_npy(path, &samples, &[n, config.dim])?;
-    }
-    Ok(grid)
+    write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
 }
 
-/// Speed of one configuration: seconds per training pass and per sample grid.
-#[derive(Debug, Serialize)]
-pub struct Bench {
-    pub model: &'static str,
-    pub threads: usize,
-    pub backend: &'static str,
-    /// Median seconds of a training pass over the 1000 training digits.
-    pub s_per_epoch: f64,
-    /// Seconds to draw 64 samples (64 sequential network evaluations).
-    pub sample_seconds: f64,
-}
-
-/// Times `passes` training passes (no validation) and one sample grid.
+/// Times `passes` training passes (no validation) and one sample grid (64 sequential network
+/// evaluations).
 pub fn bench(
     config: &ArmConfig,
     digits: &Digits,
@@ -137,34 +107,21 @@ pub fn bench(
     passes: usize,
 ) -> Result<Bench> {
     let train_device = ctx.device.clone().autodiff();
-    let mut model = CausalConvArm::new(config, &train_device);
+    let model = CausalConvArm::new(config, &train_device);
     let mut optimizer = AdamaxConfig::new().init();
     let mut rng = StdRng::seed_from_u64(ctx.seed);
-    let mut seconds = Vec::new();
-    // One untimed warm-up pass: the first touches every allocation for the first time.
-    for epoch in 0..=passes {
-        let start = Instant::now();
-        (model, _) = train_epoch(
+    let (model, s_per_epoch) = time_training(model, passes, |model, pass| {
+        train_arm_epoch(
             model,
             &mut optimizer,
             &digits.train,
             config,
             &mut rng,
-            epoch,
+            pass,
             &train_device,
-        )?;
-        if epoch > 0 {
-            seconds.push(start.elapsed().as_secs_f64());
-        }
-    }
+        )
+    })?;
     let start = Instant::now();
-    let samples = model.valid().sample(GRID_IMAGES, config.dim, &ctx.device);
-    to_host(samples);
-    Ok(Bench {
-        model: MODEL,
-        threads: dgm_core::backend::threads(),
-        backend: ctx.backend.name(),
-        s_per_epoch: median(seconds),
-        sample_seconds: start.elapsed().as_secs_f64(),
-    })
+    to_host(model.valid().sample(GRID_IMAGES, config.dim, &ctx.device));
+    Ok(Bench::new(ctx, s_per_epoch, start.elapsed().as_secs_f64()))
 }

@@ -1,13 +1,12 @@
 //! `cargo run --release -p ch02_arm [-- causal-conv [train|sample|bench]]`
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use ch02_arm::config::ArmConfig;
 use ch02_arm::experiment::{CHAPTER, MODEL, bench, sample_from_checkpoint, train_and_report};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::RunArgs;
+use dgm_core::cli::{Action, RunArgs};
 use dgm_core::data::Digits;
 use dgm_core::run::RunContext;
 
@@ -27,30 +26,6 @@ enum Model {
     CausalConv {
         #[command(subcommand)]
         action: Option<Action>,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum Action {
-    /// Train with early stopping, evaluate, sample, report (the default).
-    Train,
-    /// Reload the best checkpoint of a finished run and draw new samples.
-    Sample {
-        /// How many images.
-        #[arg(long, default_value_t = 64)]
-        n: usize,
-        /// Where to write the grid (default: samples-seed<seed>.png in the run directory).
-        #[arg(long)]
-        grid: Option<PathBuf>,
-        /// Also write the raw samples (n x 64, values 0..16) as a float32 .npy file.
-        #[arg(long)]
-        samples_out: Option<PathBuf>,
-    },
-    /// Time training passes and sampling; prints one JSON line.
-    Bench {
-        /// Timed training passes (after one warm-up pass).
-        #[arg(long = "passes", default_value_t = 3)]
-        passes: usize,
     },
 }
 

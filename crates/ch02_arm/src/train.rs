@@ -1,11 +1,11 @@
-//! Training and evaluation of the ARM: the batch loop the book shows, and the exact test NLL.
+//! Training and evaluation of the ARM: the loss the batch loop minimises, and the exact test NLL.
 
 use anyhow::Result;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
-use dgm_core::data::{Split, to_host};
-use dgm_core::metrics::MeanAccumulator;
-use dgm_core::train::ensure_finite;
+use dgm_core::data::Split;
+use dgm_core::metrics::split_mean;
+use dgm_core::train::train_epoch;
 use rand::rngs::StdRng;
 
 use crate::arm::CausalConvArm;
@@ -15,8 +15,8 @@ use crate::config::ArmConfig;
 /// One pass over the shuffled training set, one Adamax step per batch on the mean -log p(x).
 ///
 /// Returns the model and the mean training loss of the epoch.
-pub fn train_epoch(
-    mut model: CausalConvArm,
+pub fn train_arm_epoch(
+    model: CausalConvArm,
     optimizer: &mut ModuleOptimizer,
     train: &Split,
     config: &ArmConfig,
@@ -24,29 +24,24 @@ pub fn train_epoch(
     epoch: usize,
     device: &Device,
 ) -> Result<(CausalConvArm, f64)> {
-    let batches = train.shuffled_batches(config.batch_size, rng);
-    let mut loss_sum = 0.0;
-    for (b, indices) in batches.iter().enumerate() {
-        let x = train.rows(indices, device);
-        let loss = model.loss(x);
-        let loss_value = loss.clone().into_scalar::<f32>() as f64;
-        ensure_finite(loss_value, epoch, b)?;
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(config.learning_rate, model, grads);
-        loss_sum += loss_value;
-    }
-    Ok((model, loss_sum / batches.len() as f64))
+    let batches = train
+        .shuffled_batches(config.batch_size, rng)
+        .into_iter()
+        .map(|indices| train.rows(&indices, device));
+    train_epoch(
+        model,
+        optimizer,
+        config.learning_rate,
+        batches,
+        epoch,
+        |model, x| model.loss(x),
+    )
 }
 // ANCHOR_END: train_epoch
 
 // ANCHOR: nll
 /// The exact negative log-likelihood of a split: sum over its images of -log p(x), divided by N.
 pub fn nll(model: &CausalConvArm, split: &Split, batch_size: usize, device: &Device) -> f64 {
-    let mut total = MeanAccumulator::default();
-    for indices in split.batches(batch_size) {
-        let log_p = model.log_prob(split.rows(&indices, device));
-        total.add(&to_host(log_p.neg()));
-    }
-    total.mean()
+    split_mean(split, batch_size, device, |x| model.log_prob(x).neg())
 }
 // ANCHOR_END: nll

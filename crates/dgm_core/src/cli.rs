@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use crate::backend::BackendKind;
 
@@ -57,4 +57,29 @@ impl RunArgs {
                 .join(self.mode())
         })
     }
+}
+
+/// What to do with a model: the verbs every chapter's models share.
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Train with early stopping, evaluate, sample, report (the default).
+    Train,
+    /// Reload the best checkpoint of a finished run and draw new samples.
+    Sample {
+        /// How many images.
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        /// Where to write the grid (default: samples-seed<seed>.png in the run directory).
+        #[arg(long)]
+        grid: Option<PathBuf>,
+        /// Also write the raw samples (n x dim, float32) as a .npy file.
+        #[arg(long)]
+        samples_out: Option<PathBuf>,
+    },
+    /// Time training passes and sampling; prints one JSON line.
+    Bench {
+        /// Timed training passes (after one warm-up pass).
+        #[arg(long = "passes", default_value_t = 3)]
+        passes: usize,
+    },
 }

@@ -187,6 +187,47 @@ fn parse_digits_csv(csv: &str) -> Result<Split> {
     })
 }
 
+/// Two interleaving half circles with Gaussian noise, as scikit-learn's `make_moons`.
+///
+/// The upper moon (label 0) is (cos t, sin t) and the lower (label 1) is
+/// (1 - cos t, 1/2 - sin t), t evenly spaced in [0, pi]; then the points are shuffled and
+/// N(0, noise^2) is added to each coordinate. `n / 2` points on the upper moon, the rest below.
+pub fn two_moons(n: usize, noise: f64, rng: &mut impl Rng) -> Split {
+    let upper = n / 2;
+    let lower = n - upper;
+    let angle = |i: usize, count: usize| {
+        std::f64::consts::PI * i as f64 / (count.max(2) - 1) as f64
+    };
+    let mut points: Vec<([f64; 2], u8)> = (0..upper)
+        .map(|i| ([angle(i, upper).cos(), angle(i, upper).sin()], 0))
+        .chain((0..lower).map(|i| {
+            let t = angle(i, lower);
+            ([1.0 - t.cos(), 0.5 - t.sin()], 1)
+        }))
+        .collect();
+    points.shuffle(rng);
+    let mut pixels = Vec::with_capacity(2 * n);
+    let mut labels = Vec::with_capacity(n);
+    for ([x, y], label) in points {
+        pixels.push((x + noise * standard_normal(rng)) as f32);
+        pixels.push((y + noise * standard_normal(rng)) as f32);
+        labels.push(label);
+    }
+    Split {
+        pixels,
+        labels,
+        dim: 2,
+    }
+}
+
+/// One draw from N(0, 1) by the Box-Muller transform: sqrt(-2 ln u1) cos(2 pi u2).
+pub fn standard_normal(rng: &mut impl Rng) -> f64 {
+    // u1 in (0, 1] keeps the log finite.
+    let u1 = 1.0 - rng.random::<f64>();
+    let u2 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
 /// Writes a float32 array in NumPy's `.npy` format (version 1.0), readable by `numpy.load`.
 pub fn write_npy(path: &Path, values: &[f32], shape: &[usize]) -> Result<()> {
     ensure!(
@@ -291,6 +332,35 @@ mod tests {
         let mut all: Vec<usize> = batches.concat();
         all.sort_unstable();
         assert_eq!(all, (0..130).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn two_moons_lie_on_their_half_circles() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let moons = two_moons(1001, 0.0, &mut rng);
+        assert_eq!((moons.len(), moons.dim), (1001, 2));
+        assert_eq!(moons.labels.iter().filter(|&&l| l == 0).count(), 500);
+        for (point, &label) in moons.pixels.chunks(2).zip(&moons.labels) {
+            let (x, y) = (point[0] as f64, point[1] as f64);
+            // Distance from the moon's centre: (0, 0) above, (1, 1/2) below.
+            let (cx, cy) = if label == 0 { (0.0, 0.0) } else { (1.0, 0.5) };
+            assert!(((x - cx).hypot(y - cy) - 1.0).abs() < 1e-5, "({x}, {y}) label {label}");
+            assert!(if label == 0 { y >= -1e-6 } else { y <= 0.5 + 1e-6 });
+        }
+        let noisy = two_moons(20000, 0.1, &mut rng);
+        let spread: f64 = noisy
+            .pixels
+            .chunks(2)
+            .zip(&noisy.labels)
+            .map(|(p, &l)| {
+                let (cx, cy) = if l == 0 { (0.0, 0.0) } else { (1.0, 0.5) };
+                ((p[0] as f64 - cx).hypot(p[1] as f64 - cy) - 1.0).powi(2)
+            })
+            .sum::<f64>()
+            / 20000.0;
+        // The radial part of 2-D noise of sd 0.1 has a mean square close to 0.1^2.
+        assert!((spread.sqrt() - 0.1).abs() < 0.01, "rms {}", spread.sqrt());
     }
 
     #[test]

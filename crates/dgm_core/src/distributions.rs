@@ -1,6 +1,8 @@
 //! Log-densities used by several chapters, each returned per example (summed over dimensions).
 
-use burn::tensor::activation::log_softmax;
+use std::f64::consts::PI;
+
+use burn::tensor::activation::{log_sigmoid, log_softmax};
 use burn::tensor::{Int, Tensor};
 
 /// Probabilities are clamped to [EPS, 1 - EPS] before the log, as in the books' helpers, so that
@@ -25,10 +27,73 @@ pub fn log_categorical(x: Tensor<2, Int>, logits: Tensor<3>) -> Tensor<1> {
     log_p_x.sum_dim(1).reshape([batch])
 }
 
+/// log N(z; 0, I) summed over dimensions.
+///
+/// log p(z) = -D/2 ln(2 pi) - 1/2 sum_d z_d^2
+///
+/// # Shapes
+/// - z: [batch, dims]
+/// - returns: [batch]
+pub fn log_standard_normal(z: Tensor<2>) -> Tensor<1> {
+    let [batch, dims] = z.dims();
+    let log_norm = -0.5 * dims as f64 * (2.0 * PI).ln();
+    // [batch, dims] -> [batch, 1] -> [batch]
+    (z.powi_scalar(2).sum_dim(1) * -0.5 + log_norm).reshape([batch])
+}
+
+/// log of the discretised logistic probability of integers, summed over dimensions.
+///
+/// P(x) = sigmoid((x + 1/2 - mu) / s) - sigmoid((x - 1/2 - mu) / s), s = exp(log_scale),
+/// the mass the logistic density puts on [x - 1/2, x + 1/2]. Over all integers these telescope
+/// to 1. Computed from log-sigmoids a and b of the two edges as a + log(1 - exp(b - a) + 1e-8),
+/// the books' stable form (the 1e-8 keeps the log finite where both edges saturate).
+///
+/// # Shapes
+/// - x: [batch, dims], integer values stored as floats
+/// - mean, log_scale: [1, dims] (broadcast over the batch)
+/// - returns: [batch]
+pub fn log_discretized_logistic(x: Tensor<2>, mean: Tensor<2>, log_scale: Tensor<2>) -> Tensor<1> {
+    let [batch, _] = x.dims();
+    let inv_scale = log_scale.neg().exp();
+    let centred = x - mean;
+    let a = log_sigmoid((centred.clone() + 0.5) * inv_scale.clone());
+    let b = log_sigmoid((centred - 0.5) * inv_scale);
+    // log(sigmoid_a - sigmoid_b) = a + log(1 - exp(b - a))
+    let log_p = a.clone() + ((b - a).exp().neg() + 1.0 + 1e-8).log();
+    // [batch, dims] -> [batch, 1] -> [batch]
+    log_p.sum_dim(1).reshape([batch])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use burn::tensor::{Device, TensorData};
+
+    #[test]
+    fn standard_normal_matches_the_formula() {
+        let device = Device::flex();
+        let z = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0, -2.0], [1, 3]), &device);
+        let got: f32 = log_standard_normal(z).into_scalar();
+        let expected = -1.5 * (2.0 * std::f32::consts::PI).ln() - 0.5 * 5.0;
+        assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
+    }
+
+    #[test]
+    fn discretized_logistic_sums_to_one_over_the_integers() {
+        let device = Device::flex();
+        for (mean, log_scale) in [(0.0f32, 1.0f32), (3.3, 0.2), (-7.5, 2.5)] {
+            // Every integer from -2000 to 2000 as one dimension of one batch row each.
+            let n = 4001;
+            let x: Vec<f32> = (0..n).map(|i| i as f32 - 2000.0).collect();
+            let x = Tensor::<2>::from_data(TensorData::new(x, [n, 1]), &device);
+            let mean = Tensor::<2>::full([1, 1], mean, &device);
+            let log_scale = Tensor::<2>::full([1, 1], log_scale, &device);
+            let p = log_discretized_logistic(x, mean, log_scale).exp();
+            let total: f64 = crate::data::to_host(p).iter().map(|&v| v as f64).sum();
+            // Each of the 4001 bins carries the 1e-8 of the stable form at most.
+            assert!((total - 1.0).abs() < 1e-4, "total {total}");
+        }
+    }
 
     #[test]
     fn log_categorical_matches_a_hand_computed_value() {

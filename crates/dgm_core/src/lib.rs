@@ -7,14 +7,16 @@
 //! | module | holds |
 //! |---|---|
 //! | [`backend`] | the CPU default, GPU backends behind features, `--backend`, seeding, threads |
-//! | [`cli`] | [`cli::RunArgs`], the flags every chapter shares |
-//! | [`data`] | the digits split, batching, `.npy` export |
+//! | [`cli`] | [`cli::RunArgs`], the flags every chapter shares, and the verbs [`cli::Action`] |
+//! | [`data`] | the digits split, two moons, batching, `.npy` export |
 //! | [`distributions`] | log-densities shared by several chapters |
+//! | [`nn`] | the MLP the books build every auxiliary network from |
 //! | [`optim`] | Adamax, the books' optimiser (burn does not ship it) |
-//! | [`train`] | early stopping, the epoch loop with its progress bar, learning curves |
-//! | [`metrics`] | bits per dimension, baselines |
+//! | [`train`] | the batch loop, early stopping, the epoch loop with its progress bar, curves |
+//! | [`experiment`] | real-data grids, reload-and-sample files, artifact lists, `bench` timing |
+//! | [`metrics`] | means over a split, bits per dimension, baselines |
 //! | [`images`] | sample grids as upscaled PNGs |
-//! | [`plot`] | learning curves as PNG with a CSV beside them |
+//! | [`plot`] | learning curves and 2-D scatter panels as PNG with a CSV beside them |
 //! | [`report`] | the `report.json` every run writes and the closing summary |
 //! | [`run`] | the output directory of a run, its config and checkpoint |
 
@@ -22,8 +24,10 @@ pub mod backend;
 pub mod cli;
 pub mod data;
 pub mod distributions;
+pub mod experiment;
 pub mod images;
 pub mod metrics;
+pub mod nn;
 pub mod optim;
 pub mod plot;
 pub mod report;

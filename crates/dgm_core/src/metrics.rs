@@ -2,6 +2,10 @@
 
 use std::f64::consts::LN_2;
 
+use burn::tensor::{Device, Tensor};
+
+use crate::data::{Split, to_host};
+
 /// Converts a negative log-likelihood in nats per example to bits per dimension.
 ///
 /// bpd = nll / (D ln 2)
@@ -34,6 +38,23 @@ impl MeanAccumulator {
     pub fn mean(&self) -> f64 {
         self.sum / self.count as f64
     }
+}
+
+/// The mean over a split of a per-example quantity, computed batch by batch in row order.
+///
+/// `per_example(x)` maps a batch [batch, dim] to one value per image [batch]; for a likelihood
+/// model, -log p(x), so the result is the split's NLL: sum over its images / N.
+pub fn split_mean(
+    split: &Split,
+    batch_size: usize,
+    device: &Device,
+    mut per_example: impl FnMut(Tensor<2>) -> Tensor<1>,
+) -> f64 {
+    let mut total = MeanAccumulator::default();
+    for indices in split.batches(batch_size) {
+        total.add(&to_host(per_example(split.rows(&indices, device))));
+    }
+    total.mean()
 }
 
 #[cfg(test)]

@@ -120,3 +120,61 @@ pub fn line_plot(
     root.present().map_err(draw)?;
     Ok(())
 }
+
+/// One panel of a scatter figure: a title, its points and their colour.
+pub struct ScatterPanel<'a> {
+    pub title: &'a str,
+    pub points: &'a [(f64, f64)],
+    pub colour: RGBColor,
+}
+
+/// Draws scatter panels side by side in rows of `columns` on the same square axes
+/// [-extent, extent]^2 (each panel 400 x 400 pixels), and writes the points as
+/// `panel,x,y` rows to the same path with the extension `.csv`.
+pub fn scatter_panels(
+    path: &std::path::Path,
+    panels: &[ScatterPanel],
+    columns: usize,
+    extent: f64,
+) -> Result<()> {
+    register_font();
+    let mut csv = String::from("panel,x,y\n");
+    for panel in panels {
+        for (x, y) in panel.points {
+            writeln!(csv, "{},{x},{y}", panel.title)?;
+        }
+    }
+    std::fs::write(path.with_extension("csv"), csv)?;
+
+    let columns = columns.clamp(1, panels.len().max(1));
+    let rows = panels.len().div_ceil(columns);
+    let size = (400 * columns as u32, 400 * rows as u32);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
+    root.fill(&WHITE).map_err(draw)?;
+    for (area, panel) in root.split_evenly((rows, columns)).iter().zip(panels) {
+        let mut chart = ChartBuilder::on(area)
+            .caption(panel.title, (FONT, 18))
+            .margin(10)
+            .x_label_area_size(25)
+            .y_label_area_size(35)
+            .build_cartesian_2d(-extent..extent, -extent..extent)
+            .map_err(draw)?;
+        chart
+            .configure_mesh()
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(draw)?;
+        chart
+            .draw_series(
+                panel
+                    .points
+                    .iter()
+                    .filter(|(x, y)| x.abs() <= extent && y.abs() <= extent)
+                    .map(|&p| Circle::new(p, 1, panel.colour.mix(0.5).filled())),
+            )
+            .map_err(draw)?;
+    }
+    root.present().map_err(draw)?;
+    Ok(())
+}

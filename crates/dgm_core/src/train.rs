@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::plot;
@@ -83,6 +85,34 @@ pub fn ensure_finite(loss: f64, epoch: usize, batch: usize) -> Result<()> {
     }
     Ok(())
 }
+
+// ANCHOR: train_epoch
+/// One pass over the training batches: for each, the loss, its gradient, one optimiser step.
+///
+/// `loss(&model, x)` returns the batch's scalar loss (for the likelihood models, the batch mean
+/// of -log p(x)). Returns the model and the mean training loss of the epoch.
+pub fn train_epoch<M: Module>(
+    mut model: M,
+    optimizer: &mut ModuleOptimizer,
+    learning_rate: f64,
+    batches: impl IntoIterator<Item = Tensor<2>>,
+    epoch: usize,
+    loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
+) -> Result<(M, f64)> {
+    let mut loss_sum = 0.0;
+    let mut count = 0;
+    for (b, x) in batches.into_iter().enumerate() {
+        let loss = loss(&model, x);
+        let loss_value = loss.clone().into_scalar::<f32>() as f64;
+        ensure_finite(loss_value, epoch, b)?;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(learning_rate, model, grads);
+        loss_sum += loss_value;
+        count += 1;
+    }
+    Ok((model, loss_sum / count as f64))
+}
+// ANCHOR_END: train_epoch
 
 /// One row of a learning curve.
 #[derive(Clone, Copy, Debug, PartialEq)]

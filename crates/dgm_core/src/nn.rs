@@ -1,0 +1,122 @@
+//! Small building blocks shared by several chapters: the multilayer perceptron the books use for
+//! every "network" that is not the chapter's idea (coupling nets, encoders, decoders, critics).
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{leaky_relu, relu, tanh};
+use serde::{Deserialize, Serialize};
+
+/// Slope of the negative part of LeakyReLU (PyTorch's default).
+pub const LEAKY_SLOPE: f64 = 0.01;
+
+/// An element-wise nonlinearity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    Identity,
+    Relu,
+    LeakyRelu,
+    Tanh,
+}
+
+impl Activation {
+    /// Applies the nonlinearity to every element.
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Identity => x,
+            Activation::Relu => relu(x),
+            Activation::LeakyRelu => leaky_relu(x, LEAKY_SLOPE),
+            Activation::Tanh => tanh(x),
+        }
+    }
+}
+
+/// Linear layers with `hidden` between them and `output` after the last.
+///
+/// `Mlp::new(&[32, 256, 256, 32], LeakyRelu, Tanh, device)` is
+/// Linear(32, 256) -> LeakyReLU -> Linear(256, 256) -> LeakyReLU -> Linear(256, 32) -> Tanh.
+/// Weights and biases start as in PyTorch: uniform in +-1/sqrt(fan_in).
+#[derive(Module, Debug)]
+pub struct Mlp {
+    layers: Vec<Linear>,
+    #[module(skip)]
+    hidden: Activation,
+    #[module(skip)]
+    output: Activation,
+}
+
+impl Mlp {
+    /// `widths` = [input, hidden..., output]; at least two entries.
+    pub fn new(widths: &[usize], hidden: Activation, output: Activation, device: &Device) -> Mlp {
+        assert!(widths.len() >= 2, "an MLP needs an input and an output width");
+        let layers = widths
+            .windows(2)
+            .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+            .collect();
+        Mlp {
+            layers,
+            hidden,
+            output,
+        }
+    }
+
+    /// # Shapes
+    /// - x: [batch, widths[0]]
+    /// - returns: [batch, widths[last]]
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let last = self.layers.len() - 1;
+        self.layers
+            .iter()
+            .enumerate()
+            .fold(x, |h, (i, layer)| {
+                let h = layer.forward(h);
+                if i < last {
+                    self.hidden.apply(h)
+                } else {
+                    self.output.apply(h)
+                }
+            })
+    }
+
+    /// sum of the squared weights of every layer (biases excluded): Keras' `l2` kernel penalty
+    /// is this times its factor.
+    ///
+    /// # Shapes
+    /// - returns: [1]
+    pub fn weight_square_sum(&self) -> Tensor<1> {
+        self.layers
+            .iter()
+            .map(|layer| layer.weight.val().powi_scalar(2).sum())
+            .reduce(|a, b| a + b)
+            .expect("an MLP has at least one layer")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_and_activations_shape_the_output() {
+        let device = Device::flex();
+        let mlp = Mlp::new(&[3, 5, 2], Activation::Relu, Activation::Tanh, &device);
+        assert_eq!(mlp.num_params(), 3 * 5 + 5 + 5 * 2 + 2);
+        let y = mlp.forward(Tensor::<2>::ones([4, 3], &device) * 100.0);
+        assert_eq!(y.dims(), [4, 2]);
+        let values = crate::data::to_host(y);
+        assert!(values.iter().all(|v| v.abs() <= 1.0), "tanh bounds {values:?}");
+    }
+
+    #[test]
+    fn the_weight_penalty_is_the_sum_of_squared_weights() {
+        let device = Device::flex();
+        let mlp = Mlp::new(&[2, 3, 1], Activation::Relu, Activation::Identity, &device);
+        let expected: f32 = mlp
+            .layers
+            .iter()
+            .flat_map(|l| crate::data::to_host(l.weight.val()))
+            .map(|w| w * w)
+            .sum();
+        let got: f32 = mlp.weight_square_sum().into_scalar();
+        assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
+    }
+}
