@@ -2,8 +2,9 @@
 //! real output: the sample grid, the test images, the learning curve and a table of the numbers.
 //!
 //! For every model of every `expect.toml` whose full run exists (`runs/<crate>/<model>/full/`),
-//! it writes `book/src/generated/<crate>/<model>/{samples.png, real.png, curve.png, summary.txt,
-//! results.md}`.
+//! it copies the pictures and the summary the report lists among its artifacts (every `.png` and
+//! `summary.txt`: for a digit model `samples.png`, `real.png`, `curve.png`) into
+//! `book/src/generated/<crate>/<model>/`, and writes `results.md` beside them.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -12,8 +13,10 @@ use anyhow::{Context, Result};
 
 use crate::expect;
 
-/// Files copied as they are: the pictures and the summary the run printed.
-const COPIED: [&str; 4] = ["samples.png", "real.png", "curve.png", "summary.txt"];
+/// Whether an artifact is copied into the book: the pictures and the summary the run printed.
+fn shown_in_book(file: &str) -> bool {
+    file.ends_with(".png") || file == "summary.txt"
+}
 
 pub fn bless() -> Result<bool> {
     let mut blessed = 0;
@@ -38,9 +41,12 @@ pub fn bless() -> Result<bool> {
                 .join(&chapter.name)
                 .join(&model.name);
             std::fs::create_dir_all(&target)?;
-            for file in COPIED {
-                std::fs::copy(run.join(file), target.join(file))
-                    .with_context(|| format!("cannot copy {file} of {}", run.display()))?;
+            let artifacts = report["artifacts"].as_object().into_iter().flatten();
+            for file in artifacts.filter_map(|(_, file)| file.as_str()) {
+                if shown_in_book(file) {
+                    std::fs::copy(run.join(file), target.join(file))
+                        .with_context(|| format!("cannot copy {file} of {}", run.display()))?;
+                }
             }
             std::fs::write(target.join("results.md"), results_table(&report)?)?;
             println!("blessed {}", target.display());

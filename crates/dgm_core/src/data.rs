@@ -195,9 +195,8 @@ fn parse_digits_csv(csv: &str) -> Result<Split> {
 pub fn two_moons(n: usize, noise: f64, rng: &mut impl Rng) -> Split {
     let upper = n / 2;
     let lower = n - upper;
-    let angle = |i: usize, count: usize| {
-        std::f64::consts::PI * i as f64 / (count.max(2) - 1) as f64
-    };
+    let angle =
+        |i: usize, count: usize| std::f64::consts::PI * i as f64 / (count.max(2) - 1) as f64;
     let mut points: Vec<([f64; 2], u8)> = (0..upper)
         .map(|i| ([angle(i, upper).cos(), angle(i, upper).sin()], 0))
         .chain((0..lower).map(|i| {
@@ -345,8 +344,15 @@ mod tests {
             let (x, y) = (point[0] as f64, point[1] as f64);
             // Distance from the moon's centre: (0, 0) above, (1, 1/2) below.
             let (cx, cy) = if label == 0 { (0.0, 0.0) } else { (1.0, 0.5) };
-            assert!(((x - cx).hypot(y - cy) - 1.0).abs() < 1e-5, "({x}, {y}) label {label}");
-            assert!(if label == 0 { y >= -1e-6 } else { y <= 0.5 + 1e-6 });
+            assert!(
+                ((x - cx).hypot(y - cy) - 1.0).abs() < 1e-5,
+                "({x}, {y}) label {label}"
+            );
+            assert!(if label == 0 {
+                y >= -1e-6
+            } else {
+                y <= 0.5 + 1e-6
+            });
         }
         let noisy = two_moons(20000, 0.1, &mut rng);
         let spread: f64 = noisy

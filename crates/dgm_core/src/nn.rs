@@ -1,7 +1,8 @@
 //! Small building blocks shared by several chapters: the multilayer perceptron the books use for
 //! every "network" that is not the chapter's idea (coupling nets, encoders, decoders, critics).
 
-use burn::nn::{Linear, LinearConfig};
+use burn::module::Param;
+use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, relu, tanh};
 use serde::{Deserialize, Serialize};
@@ -30,11 +31,19 @@ impl Activation {
     }
 }
 
+/// How the weights of a new layer are drawn: the two books' frameworks differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Init {
+    /// PyTorch's `nn.Linear`: weights and biases uniform in +-1/sqrt(fan_in).
+    PyTorch,
+    /// Keras' `Dense`: Glorot-uniform weights, +-sqrt(6 / (fan_in + fan_out)), and zero biases.
+    Keras,
+}
+
 /// Linear layers with `hidden` between them and `output` after the last.
 ///
-/// `Mlp::new(&[32, 256, 256, 32], LeakyRelu, Tanh, device)` is
+/// `Mlp::new(&[32, 256, 256, 32], LeakyRelu, Tanh, Init::PyTorch, device)` is
 /// Linear(32, 256) -> LeakyReLU -> Linear(256, 256) -> LeakyReLU -> Linear(256, 32) -> Tanh.
-/// Weights and biases start as in PyTorch: uniform in +-1/sqrt(fan_in).
 #[derive(Module, Debug)]
 pub struct Mlp {
     layers: Vec<Linear>,
@@ -46,11 +55,33 @@ pub struct Mlp {
 
 impl Mlp {
     /// `widths` = [input, hidden..., output]; at least two entries.
-    pub fn new(widths: &[usize], hidden: Activation, output: Activation, device: &Device) -> Mlp {
-        assert!(widths.len() >= 2, "an MLP needs an input and an output width");
+    pub fn new(
+        widths: &[usize],
+        hidden: Activation,
+        output: Activation,
+        init: Init,
+        device: &Device,
+    ) -> Mlp {
+        assert!(
+            widths.len() >= 2,
+            "an MLP needs an input and an output width"
+        );
         let layers = widths
             .windows(2)
-            .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+            .map(|w| {
+                let config = LinearConfig::new(w[0], w[1]);
+                match init {
+                    // burn's default is PyTorch's.
+                    Init::PyTorch => config.init(device),
+                    Init::Keras => {
+                        let mut layer = config
+                            .with_initializer(Initializer::XavierUniform { gain: 1.0 })
+                            .init(device);
+                        layer.bias = Some(Param::from_tensor(Tensor::zeros([w[1]], device)));
+                        layer
+                    }
+                }
+            })
             .collect();
         Mlp {
             layers,
@@ -64,30 +95,14 @@ impl Mlp {
     /// - returns: [batch, widths[last]]
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let last = self.layers.len() - 1;
-        self.layers
-            .iter()
-            .enumerate()
-            .fold(x, |h, (i, layer)| {
-                let h = layer.forward(h);
-                if i < last {
-                    self.hidden.apply(h)
-                } else {
-                    self.output.apply(h)
-                }
-            })
-    }
-
-    /// sum of the squared weights of every layer (biases excluded): Keras' `l2` kernel penalty
-    /// is this times its factor.
-    ///
-    /// # Shapes
-    /// - returns: [1]
-    pub fn weight_square_sum(&self) -> Tensor<1> {
-        self.layers
-            .iter()
-            .map(|layer| layer.weight.val().powi_scalar(2).sum())
-            .reduce(|a, b| a + b)
-            .expect("an MLP has at least one layer")
+        self.layers.iter().enumerate().fold(x, |h, (i, layer)| {
+            let h = layer.forward(h);
+            if i < last {
+                self.hidden.apply(h)
+            } else {
+                self.output.apply(h)
+            }
+        })
     }
 }
 
@@ -98,25 +113,20 @@ mod tests {
     #[test]
     fn widths_and_activations_shape_the_output() {
         let device = Device::flex();
-        let mlp = Mlp::new(&[3, 5, 2], Activation::Relu, Activation::Tanh, &device);
+        let mlp = Mlp::new(
+            &[3, 5, 2],
+            Activation::Relu,
+            Activation::Tanh,
+            Init::PyTorch,
+            &device,
+        );
         assert_eq!(mlp.num_params(), 3 * 5 + 5 + 5 * 2 + 2);
         let y = mlp.forward(Tensor::<2>::ones([4, 3], &device) * 100.0);
         assert_eq!(y.dims(), [4, 2]);
         let values = crate::data::to_host(y);
-        assert!(values.iter().all(|v| v.abs() <= 1.0), "tanh bounds {values:?}");
-    }
-
-    #[test]
-    fn the_weight_penalty_is_the_sum_of_squared_weights() {
-        let device = Device::flex();
-        let mlp = Mlp::new(&[2, 3, 1], Activation::Relu, Activation::Identity, &device);
-        let expected: f32 = mlp
-            .layers
-            .iter()
-            .flat_map(|l| crate::data::to_host(l.weight.val()))
-            .map(|w| w * w)
-            .sum();
-        let got: f32 = mlp.weight_square_sum().into_scalar();
-        assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
+        assert!(
+            values.iter().all(|v| v.abs() <= 1.0),
+            "tanh bounds {values:?}"
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Once;
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
+pub use plotters::style::RGBColor;
 
 use crate::run::RunDir;
 use crate::train::CurvePoint;
@@ -162,6 +163,7 @@ pub fn scatter_panels(
             .map_err(draw)?;
         chart
             .configure_mesh()
+            .light_line_style(TRANSPARENT)
             .label_style((FONT, 12))
             .draw()
             .map_err(draw)?;

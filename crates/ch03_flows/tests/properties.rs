@@ -1,0 +1,179 @@
+//! The properties that make the models flows: invertibility, the log-determinant, integers to
+//! integers.
+
+use burn::prelude::*;
+use burn::tensor::{Distribution, TensorData};
+use ch03_flows::config::{FlowConfig, IdfConfig, RealNvpConfig};
+use ch03_flows::experiments::realnvp::{dequantize, discrete_nll_bound};
+use ch03_flows::idf::{Idf, round_straight_through};
+use ch03_flows::realnvp::{AffineCoupling, RealNvp};
+use dgm_core::data::to_host;
+use dgm_core::nn::{Activation, Init};
+
+fn device() -> Device {
+    let device = Device::flex();
+    device.seed(7);
+    device
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn small_flow(dim: usize) -> FlowConfig {
+    FlowConfig {
+        dim,
+        couplings: 3,
+        hidden: 8,
+        hidden_layers: 2,
+        activation: Activation::LeakyRelu,
+        init: Init::PyTorch,
+    }
+}
+
+// ANCHOR: invertible
+#[test]
+fn every_coupling_and_the_whole_flow_invert_to_within_1e_4() {
+    let device = device();
+    let config = RealNvpConfig::full().flow;
+    // Digit-like inputs on the 0..17 scale.
+    let x = Tensor::<2>::random([32, config.dim], Distribution::Uniform(0.0, 17.0), &device);
+    let coupling = AffineCoupling::new(&config, &device);
+    let (y, _) = coupling.forward(x.clone());
+    let back = coupling.inverse(y);
+    let error = max_abs_diff(&to_host(back), &to_host(x.clone()));
+    assert!(error < 1e-4, "coupling: |x - f^-1(f(x))| = {error}");
+
+    let flow = RealNvp::new(&config, &device);
+    let (z, _) = flow.forward(x.clone());
+    let error = max_abs_diff(&to_host(flow.inverse(z)), &to_host(x));
+    assert!(error < 1e-4, "flow: |x - f^-1(f(x))| = {error}");
+}
+// ANCHOR_END: invertible
+
+/// log |det J| of a square matrix in f64, by LU decomposition with partial pivoting.
+fn log_abs_det(mut a: Vec<Vec<f64>>) -> f64 {
+    let n = a.len();
+    let mut log_det = 0.0;
+    for col in 0..n {
+        let pivot = (col..n)
+            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
+            .unwrap();
+        a.swap(col, pivot);
+        log_det += a[col][col].abs().ln();
+        let pivot_row = a[col].clone();
+        for row in a.iter_mut().skip(col + 1) {
+            let factor = row[col] / pivot_row[col];
+            for (value, pivot) in row.iter_mut().zip(&pivot_row).skip(col) {
+                *value -= factor * pivot;
+            }
+        }
+    }
+    log_det
+}
+
+// ANCHOR: log_det
+#[test]
+fn the_log_determinant_equals_that_of_the_autodiff_jacobian() {
+    for dim in [4, 5] {
+        let device = device().autodiff();
+        let flow = RealNvp::new(&small_flow(dim), &device);
+        let x = Tensor::<2>::random([1, dim], Distribution::Normal(0.0, 2.0), &device);
+        // Row i of the Jacobian: the gradient of z_i with respect to x.
+        let jacobian: Vec<Vec<f64>> = (0..dim)
+            .map(|i| {
+                let x = x.clone().detach().require_grad();
+                let (z, _) = flow.forward(x.clone());
+                let grads = z.slice([0..1, i..i + 1]).sum().backward();
+                let row = x.grad(&grads).expect("x requires its gradient");
+                to_host(row).into_iter().map(f64::from).collect()
+            })
+            .collect();
+        let (_, log_det) = flow.forward(x);
+        let claimed = to_host(log_det)[0] as f64;
+        let brute_force = log_abs_det(jacobian);
+        assert!(
+            (claimed - brute_force).abs() < 1e-4,
+            "D = {dim}: the flow says {claimed}, the Jacobian gives {brute_force}"
+        );
+    }
+}
+// ANCHOR_END: log_det
+
+#[test]
+fn the_flow_density_integrates_to_one_in_two_dimensions() {
+    let device = device();
+    let flow = RealNvp::new(&small_flow(2), &device);
+    // Midpoint rule on [-10, 10]^2; the flow is near the identity at initialisation, so
+    // almost all of the mass lies inside.
+    let (steps, half) = (400usize, 10.0f32);
+    let h = 2.0 * half / steps as f32;
+    let grid: Vec<f32> = (0..steps * steps)
+        .flat_map(|k| {
+            let (i, j) = (k / steps, k % steps);
+            [-half + (i as f32 + 0.5) * h, -half + (j as f32 + 0.5) * h]
+        })
+        .collect();
+    let x = Tensor::<2>::from_data(TensorData::new(grid, [steps * steps, 2]), &device);
+    let mass: f64 = to_host(flow.log_prob(x).exp())
+        .iter()
+        .map(|&p| p as f64 * (h * h) as f64)
+        .sum();
+    assert!((mass - 1.0).abs() < 1e-3, "integral of p(x) = {mass}");
+}
+
+// ANCHOR: integer
+#[test]
+fn the_integer_flow_maps_integers_to_integers_and_inverts_exactly() {
+    let device = device();
+    let config = IdfConfig {
+        hidden: 32,
+        ..IdfConfig::full()
+    };
+    let flow = Idf::new(&config, &device);
+    let x =
+        Tensor::<2>::random([64, config.dim], Distribution::Uniform(0.0, 17.0), &device).floor();
+    let z = flow.forward(x.clone());
+    let z_host = to_host(z.clone());
+    assert!(
+        z_host.iter().all(|v| v.fract() == 0.0),
+        "f(x) has non-integers"
+    );
+    assert_eq!(to_host(flow.inverse(z)), to_host(x), "f^-1(f(x)) != x");
+}
+// ANCHOR_END: integer
+
+#[test]
+fn straight_through_rounding_rounds_forward_and_passes_the_gradient_back() {
+    let device = device().autodiff();
+    let x = Tensor::<2>::from_data(TensorData::new(vec![0.4f32, 1.6, -2.5], [1, 3]), &device)
+        .require_grad();
+    let y = round_straight_through(x.clone());
+    // Halves go to the even neighbour, as torch.round does.
+    assert_eq!(to_host(y.clone()), vec![0.0, 2.0, -2.0]);
+    let grads = (y * 3.0).sum().backward();
+    assert_eq!(to_host(x.grad(&grads).unwrap()), vec![3.0, 3.0, 3.0]);
+}
+
+#[test]
+fn dequantisation_puts_each_pixel_in_its_half_open_box() {
+    let device = device();
+    let x = Tensor::<2>::from_data(
+        TensorData::new(vec![0.0f32, 7.0, 16.0, 3.0], [2, 2]),
+        &device,
+    );
+    // u = 0 gives the top of the box, u -> 1 its open bottom.
+    let u = Tensor::<2>::from_data(
+        TensorData::new(vec![0.0f32, 0.5, 0.99, 0.25], [2, 2]),
+        &device,
+    );
+    let v = to_host(dequantize(x, u));
+    let expected = [0.5, 7.25, 16.005, 3.375];
+    assert!(max_abs_diff(&v, &expected) < 1e-5, "{v:?}");
+    assert!(v[2] > 16.0);
+    // D ln 2 nats: the volume 2^-D of a box.
+    assert!((discrete_nll_bound(100.0, 64) - (100.0 + 64.0 * 2f64.ln())).abs() < 1e-12);
+}
