@@ -53,7 +53,7 @@ fn run(cli: Cli) -> Result<()> {
     match action.unwrap_or(Action::Train) {
         Action::Train => {
             let report = train_and_report(&config, &Digits::load()?, &ctx)?;
-            println!("{}", report.summary(&ctx.out_dir));
+            println!("\n{}", report.summary(&ctx.out_dir));
         }
         Action::Sample {
             n,

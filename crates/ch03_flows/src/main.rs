@@ -148,7 +148,7 @@ fn run(cli: Cli) -> Result<()> {
         }
     };
     match outcome {
-        Outcome::Trained(report) => println!("{}", report.summary(&ctx.out_dir)),
+        Outcome::Trained(report) => println!("\n{}", report.summary(&ctx.out_dir)),
         Outcome::Sampled(paths) => {
             for path in paths {
                 println!("wrote {}", path.display());

@@ -64,9 +64,12 @@ pub fn line_plot(
     register_font();
     let finite = |v: &f64| v.is_finite();
     let xs = series.iter().flat_map(|(_, s)| s.iter().map(|p| p.0));
+    // The y range leaves out each series' first point once there are a few: an untrained model's
+    // first loss can be ten times the rest and would flatten the whole curve (it is drawn off
+    // the top instead).
     let ys: Vec<f64> = series
         .iter()
-        .flat_map(|(_, s)| s.iter().map(|p| p.1))
+        .flat_map(|(_, s)| s.iter().skip(usize::from(s.len() > 5)).map(|p| p.1))
         .filter(finite)
         .collect();
     let x_max = xs.fold(1.0f64, f64::max);

@@ -67,17 +67,19 @@ impl Report {
     /// The one-screen summary printed at the end of a run.
     pub fn summary(&self, run_dir: &Path) -> String {
         let mut s = String::new();
+        // Names padded to the longest metric name (at least the longest fixed label).
+        let w = self.metrics.keys().map(String::len).max().unwrap_or(0).max(14);
         let _ = writeln!(
             s,
-            "\n{} {} ({} mode, {} backend, {} threads, seed {})",
+            "{} {} ({} mode, {} backend, {} threads, seed {})",
             self.chapter, self.model, self.mode, self.backend, self.threads, self.seed
         );
         for (key, value) in &self.metrics {
-            let _ = writeln!(s, "  {key:<22} {value:.4}");
+            let _ = writeln!(s, "  {key:<w$} {value:.4}");
         }
         let _ = writeln!(
             s,
-            "  {:<22} {} (best {}, {} {:.3} -> {:.3})",
+            "  {:<w$} {} (best {}, {} {:.3} -> {:.3})",
             "epochs",
             self.epochs_run,
             self.best_epoch,
@@ -87,20 +89,20 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "  {:<22} {:.3} s (training pass only)",
+            "  {:<w$} {:.3} s (training pass only)",
             "time per epoch", self.s_per_epoch
         );
         let _ = writeln!(
             s,
-            "  {:<22} {}",
+            "  {:<w$} {}",
             "wall time",
             format_seconds(self.wall_seconds)
         );
-        let _ = writeln!(s, "  {:<22} {}", "parameters", self.parameters);
+        let _ = writeln!(s, "  {:<w$} {}", "parameters", self.parameters);
         let files: Vec<&str> = self.artifacts.values().map(String::as_str).collect();
         let _ = writeln!(
             s,
-            "  {:<22} {}/ {{{}}}",
+            "  {:<w$} {}/ {{{}}}",
             "outputs",
             run_dir.display(),
             files.join(", ")
