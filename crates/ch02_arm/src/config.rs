@@ -1,6 +1,7 @@
 //! Settings of the causal-convolution ARM: `full()` is the book's, `quick()` the same model at a
 //! seconds-long budget.
 
+use dgm_core::cli::Preset;
 use serde::{Deserialize, Serialize};
 
 /// Model and training settings of the causal-convolution ARM.
@@ -24,9 +25,9 @@ pub struct ArmConfig {
     pub patience: usize,
 }
 
-impl ArmConfig {
+impl Preset for ArmConfig {
     /// The book's settings (Tomczak, section 2.2; `arm_example`).
-    pub fn full() -> ArmConfig {
+    fn full() -> ArmConfig {
         ArmConfig {
             dim: 64,
             levels: 17,
@@ -41,12 +42,16 @@ impl ArmConfig {
 
     /// The same architecture with 64 channels and a few epochs: finishes in seconds on 2 cores
     /// and already beats the uniform baseline by a wide margin.
-    pub fn quick() -> ArmConfig {
+    fn quick() -> ArmConfig {
         ArmConfig {
             channels: 64,
             max_epochs: 8,
             patience: 2,
             ..ArmConfig::full()
         }
+    }
+
+    fn max_epochs(&mut self) -> &mut usize {
+        &mut self.max_epochs
     }
 }

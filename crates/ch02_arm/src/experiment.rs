@@ -2,100 +2,68 @@
 //! checkpoint (sample, bench).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::Result;
 use burn::prelude::*;
+use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, add_artifacts, save_real_digits, time_training,
-    write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, Trainer, reload, save_real_digits, time_seconds,
+    time_training, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::bits_per_dim;
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
-use dgm_core::run::{RunContext, RunDir};
-use dgm_core::train::{FitSettings, fit};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use dgm_core::run::RunContext;
+use dgm_core::train::FitSettings;
 
 use crate::arm::CausalConvArm;
 use crate::config::ArmConfig;
-use crate::train::{nll, train_arm_epoch};
+use crate::train::nll;
 
 /// The crate, as named in paths and reports.
 pub const CHAPTER: &str = "ch02_arm";
 /// This model's subcommand.
 pub const MODEL: &str = "causal-conv";
 
+/// Adamax with the config's learning rate and batch size, as in every Tomczak example.
+fn trainer(config: &ArmConfig, ctx: &RunContext) -> Trainer {
+    let adamax = AdamaxConfig::new().init();
+    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+}
+
 /// Trains with early stopping, evaluates the best model on the test split, draws samples and
 /// writes every output of the run. Returns the report it wrote.
 pub fn train_and_report(config: &ArmConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
-    let start = Instant::now();
-    let run = RunDir::create(&ctx.out_dir)?;
-    run.write_config(MODEL, config)?;
-    save_real_digits(&run, &digits.test, &ctx.device)?;
-
-    let train_device = ctx.device.clone().autodiff();
-    let model = CausalConvArm::new(config, &train_device);
+    let run = Run::start(ctx, config)?;
+    save_real_digits(&run.dir, &digits.test, &ctx.device)?;
+    let mut trainer = trainer(config, ctx);
+    let model = CausalConvArm::new(config, trainer.device());
     let parameters = model.num_params();
-    let mut optimizer = AdamaxConfig::new().init();
-    let mut rng = StdRng::seed_from_u64(ctx.seed);
     let settings = FitSettings {
         max_epochs: config.max_epochs,
         patience: config.patience,
         val_name: "val_nll",
     };
-    let fitted = fit(
+    let fitted = run.fit(
         model,
+        &mut trainer,
+        &digits.train,
         &settings,
-        &run,
-        |model, epoch| {
-            train_arm_epoch(
-                model,
-                &mut optimizer,
-                &digits.train,
-                config,
-                &mut rng,
-                epoch,
-                &train_device,
-            )
-        },
+        |model, x| model.loss(x),
         |model| nll(&model.valid(), &digits.val, config.batch_size, &ctx.device),
     )?;
 
     let best = fitted.best_model.valid();
     let test_nll = nll(&best, &digits.test, config.batch_size, &ctx.device);
     let samples = best.sample(GRID_IMAGES, config.dim, &ctx.device);
-    save_grid(&run.path("samples.png"), &to_host(samples), DIGITS_GRID)?;
-
-    let mut report = ctx.report(&fitted, parameters, start.elapsed().as_secs_f64(), config)?;
-    report.metrics.insert("test_nll".into(), test_nll);
-    report
-        .metrics
-        .insert("test_bpd".into(), bits_per_dim(test_nll, config.dim));
-    add_artifacts(&mut report, &DIGIT_ARTIFACTS);
-    ctx.write_report(&report)?;
-    Ok(report)
-}
-
-/// Reloads the best checkpoint of a finished run and draws `n` new images.
-///
-/// Writes the grid to `grid` (default: `samples-seed<seed>.png` in the run directory) and, when
-/// asked, the raw samples as an `n x 64` float32 `.npy` file. Returns the grid's path.
-pub fn sample_from_checkpoint(
-    ctx: &RunContext,
-    n: usize,
-    grid: Option<PathBuf>,
-    samples_out: Option<&Path>,
-) -> Result<PathBuf> {
-    anyhow::ensure!(n > 0, "--n must be at least 1");
-    let run = RunDir::open(&ctx.out_dir, &ctx.train_command())?;
-    let config: ArmConfig = run.read_config(MODEL)?;
-    let model = run.load_checkpoint(CausalConvArm::new(&config, &ctx.device))?;
-    let samples = to_host(model.sample(n, config.dim, &ctx.device));
-    write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
+    save_grid(&run.dir.path("samples.png"), &to_host(samples), DIGITS_GRID)?;
+    let metrics = [
+        ("test_nll", test_nll),
+        ("test_bpd", bits_per_dim(test_nll, config.dim)),
+    ];
+    run.finish(ctx, &fitted, parameters, config, &metrics, &DIGIT_ARTIFACTS)
 }
 
 /// Times `passes` training passes (no validation) and one sample grid (64 sequential network
@@ -106,22 +74,45 @@ pub fn bench(
     ctx: &RunContext,
     passes: usize,
 ) -> Result<Bench> {
-    let train_device = ctx.device.clone().autodiff();
-    let model = CausalConvArm::new(config, &train_device);
-    let mut optimizer = AdamaxConfig::new().init();
-    let mut rng = StdRng::seed_from_u64(ctx.seed);
-    let (model, s_per_epoch) = time_training(model, passes, |model, pass| {
-        train_arm_epoch(
-            model,
-            &mut optimizer,
-            &digits.train,
-            config,
-            &mut rng,
-            pass,
-            &train_device,
-        )
-    })?;
-    let start = Instant::now();
-    to_host(model.valid().sample(GRID_IMAGES, config.dim, &ctx.device));
-    Ok(Bench::new(ctx, s_per_epoch, start.elapsed().as_secs_f64()))
+    let mut trainer = trainer(config, ctx);
+    let model = CausalConvArm::new(config, trainer.device());
+    let (model, s_per_epoch) =
+        time_training(model, &mut trainer, &digits.train, passes, |model, x| {
+            model.loss(x)
+        })?;
+    let sample_seconds = time_seconds(|| {
+        to_host(model.valid().sample(GRID_IMAGES, config.dim, &ctx.device));
+    });
+    Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+}
+
+/// The causal-convolution ARM on the command line.
+pub struct CausalConv;
+
+impl ModelCommand for CausalConv {
+    const MODEL: &'static str = MODEL;
+    type Config = ArmConfig;
+
+    fn train(config: &ArmConfig, ctx: &RunContext) -> Result<Report> {
+        train_and_report(config, &Digits::load()?, ctx)
+    }
+
+    /// Reloads the best checkpoint of a finished run and draws `n` new images.
+    ///
+    /// Writes the grid to `grid` (default: `samples-seed<seed>.png` in the run directory) and, when
+    /// asked, the raw samples as an `n x 64` float32 `.npy` file. Returns the grid's path.
+    fn sample(
+        ctx: &RunContext,
+        n: usize,
+        grid: Option<PathBuf>,
+        samples_out: Option<&Path>,
+    ) -> Result<PathBuf> {
+        let (run, config, model) = reload(ctx, CausalConvArm::new)?;
+        let samples = to_host(model.sample(n, config.dim, &ctx.device));
+        write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
+    }
+
+    fn bench(config: &ArmConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        bench(config, &Digits::load()?, ctx, passes)
+    }
 }

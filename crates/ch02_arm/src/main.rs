@@ -2,13 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
-use ch02_arm::config::ArmConfig;
-use ch02_arm::experiment::{CHAPTER, MODEL, bench, sample_from_checkpoint, train_and_report};
+use ch02_arm::experiment::{CHAPTER, CausalConv};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs};
-use dgm_core::data::Digits;
-use dgm_core::run::RunContext;
+use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
 
 /// Chapter 2: autoregressive models.
 #[derive(Parser, Debug)]
@@ -30,46 +26,10 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run(cli: Cli) -> Result<()> {
-    let Model::CausalConv { action } = cli.model.unwrap_or(Model::CausalConv { action: None });
-    let ctx = RunContext::from_args(&cli.run, CHAPTER, MODEL)?;
-    let mut config = if cli.run.quick {
-        ArmConfig::quick()
-    } else {
-        ArmConfig::full()
+    let cli = Cli::parse();
+    let result = match cli.model {
+        None => run_command::<CausalConv>(&cli.run, CHAPTER, None),
+        Some(Model::CausalConv { action }) => run_command::<CausalConv>(&cli.run, CHAPTER, action),
     };
-    if let Some(epochs) = cli.run.epochs {
-        config.max_epochs = epochs;
-    }
-    match action.unwrap_or(Action::Train) {
-        Action::Train => {
-            let report = train_and_report(&config, &Digits::load()?, &ctx)?;
-            println!("\n{}", report.summary(&ctx.out_dir));
-        }
-        Action::Sample {
-            n,
-            grid,
-            samples_out,
-        } => {
-            let grid = sample_from_checkpoint(&ctx, n, grid, samples_out.as_deref())?;
-            println!("wrote {}", grid.display());
-            if let Some(path) = samples_out {
-                println!("wrote {}", path.display());
-            }
-        }
-        Action::Bench { passes } => {
-            let result = bench(&config, &Digits::load()?, &ctx, passes)?;
-            println!("{}", serde_json::to_string(&result)?);
-        }
-    }
-    Ok(())
+    exit_code(result)
 }

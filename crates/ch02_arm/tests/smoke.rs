@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use ch02_arm::config::ArmConfig;
-use ch02_arm::experiment::{CHAPTER, MODEL, sample_from_checkpoint, train_and_report};
+use ch02_arm::experiment::{CHAPTER, CausalConv, MODEL, train_and_report};
 use dgm_core::backend::BackendKind;
-use dgm_core::cli::RunArgs;
+use dgm_core::cli::{ModelCommand, Preset, RunArgs};
 use dgm_core::data::Digits;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
@@ -62,7 +62,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     }
 
     let npy = dir.join("s.npy");
-    let grid = sample_from_checkpoint(&ctx, 3, None, Some(&npy)).unwrap();
+    let grid = CausalConv::sample(&ctx, 3, None, Some(&npy)).unwrap();
     assert!(grid.is_file());
     // 128-byte header, then 3 x 64 float32 values.
     assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 3 * 64 * 4);
@@ -73,7 +73,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
 fn reloading_without_a_run_says_to_train_first() {
     let dir = temp_dir("missing");
     let ctx = RunContext::from_args(&args(dir), CHAPTER, MODEL).unwrap();
-    let err = sample_from_checkpoint(&ctx, 4, None, None)
+    let err = CausalConv::sample(&ctx, 4, None, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("train the model first"), "{err}");
@@ -100,7 +100,7 @@ fn a_checkpoint_of_another_size_is_refused_with_a_message() {
     };
     let tagged = serde_json::json!({ "model": MODEL, "config": wider });
     std::fs::write(dir.join("config.json"), tagged.to_string()).unwrap();
-    let err = sample_from_checkpoint(&ctx, 2, None, None)
+    let err = CausalConv::sample(&ctx, 2, None, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("does not fit this model"), "{err}");

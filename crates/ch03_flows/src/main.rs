@@ -2,15 +2,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
-use ch03_flows::config::{IdfConfig, MoonsConfig, RealNvpConfig};
-use ch03_flows::experiments::{CHAPTER, idf, moons, realnvp};
+use ch03_flows::experiments::CHAPTER;
+use ch03_flows::experiments::idf::IdfCommand;
+use ch03_flows::experiments::moons::MoonsCommand;
+use ch03_flows::experiments::realnvp::RealNvpCommand;
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs};
-use dgm_core::data::Digits;
-use dgm_core::experiment::Bench;
-use dgm_core::report::Report;
-use dgm_core::run::RunContext;
+use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
 
 /// Chapter 3: flows.
 #[derive(Parser, Debug)]
@@ -42,127 +39,13 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// What a verb printed: the summary of a training run, the files of a reload, a bench line.
-enum Outcome {
-    Trained(Box<Report>),
-    Sampled(Vec<std::path::PathBuf>),
-    Timed(Bench),
-}
-
-fn run(cli: Cli) -> Result<()> {
+    let cli = Cli::parse();
     let args = &cli.run;
-    let with_epochs = |max_epochs: &mut usize| {
-        if let Some(epochs) = args.epochs {
-            *max_epochs = epochs;
-        }
+    let result = match cli.model {
+        None => run_command::<RealNvpCommand>(args, CHAPTER, None),
+        Some(Model::Realnvp { action }) => run_command::<RealNvpCommand>(args, CHAPTER, action),
+        Some(Model::Idf { action }) => run_command::<IdfCommand>(args, CHAPTER, action),
+        Some(Model::RealnvpMoons { action }) => run_command::<MoonsCommand>(args, CHAPTER, action),
     };
-    let (ctx, outcome) = match cli.model.unwrap_or(Model::Realnvp { action: None }) {
-        Model::Realnvp { action } => {
-            let ctx = RunContext::from_args(args, CHAPTER, realnvp::MODEL)?;
-            let mut config = if args.quick {
-                RealNvpConfig::quick()
-            } else {
-                RealNvpConfig::full()
-            };
-            with_epochs(&mut config.max_epochs);
-            let outcome = match action.unwrap_or(Action::Train) {
-                Action::Train => Outcome::Trained(Box::new(realnvp::train_and_report(
-                    &config,
-                    &Digits::load()?,
-                    &ctx,
-                )?)),
-                Action::Sample {
-                    n,
-                    grid,
-                    samples_out,
-                } => Outcome::Sampled(with_npy(
-                    realnvp::sample_from_checkpoint(&ctx, n, grid, samples_out.as_deref())?,
-                    samples_out,
-                )),
-                Action::Bench { passes } => {
-                    Outcome::Timed(realnvp::bench(&config, &Digits::load()?, &ctx, passes)?)
-                }
-            };
-            (ctx, outcome)
-        }
-        Model::Idf { action } => {
-            let ctx = RunContext::from_args(args, CHAPTER, idf::MODEL)?;
-            let mut config = if args.quick {
-                IdfConfig::quick()
-            } else {
-                IdfConfig::full()
-            };
-            with_epochs(&mut config.max_epochs);
-            let outcome = match action.unwrap_or(Action::Train) {
-                Action::Train => Outcome::Trained(Box::new(idf::train_and_report(
-                    &config,
-                    &Digits::load()?,
-                    &ctx,
-                )?)),
-                Action::Sample {
-                    n,
-                    grid,
-                    samples_out,
-                } => Outcome::Sampled(with_npy(
-                    idf::sample_from_checkpoint(&ctx, n, grid, samples_out.as_deref())?,
-                    samples_out,
-                )),
-                Action::Bench { passes } => {
-                    Outcome::Timed(idf::bench(&config, &Digits::load()?, &ctx, passes)?)
-                }
-            };
-            (ctx, outcome)
-        }
-        Model::RealnvpMoons { action } => {
-            let ctx = RunContext::from_args(args, CHAPTER, moons::MODEL)?;
-            let mut config = if args.quick {
-                MoonsConfig::quick()
-            } else {
-                MoonsConfig::full()
-            };
-            with_epochs(&mut config.epochs);
-            let outcome = match action.unwrap_or(Action::Train) {
-                Action::Train => {
-                    Outcome::Trained(Box::new(moons::train_and_report(&config, &ctx)?))
-                }
-                Action::Sample {
-                    n,
-                    grid,
-                    samples_out,
-                } => Outcome::Sampled(with_npy(
-                    moons::sample_from_checkpoint(&ctx, n, grid, samples_out.as_deref())?,
-                    samples_out,
-                )),
-                Action::Bench { passes } => Outcome::Timed(moons::bench(&config, &ctx, passes)?),
-            };
-            (ctx, outcome)
-        }
-    };
-    match outcome {
-        Outcome::Trained(report) => println!("\n{}", report.summary(&ctx.out_dir)),
-        Outcome::Sampled(paths) => {
-            for path in paths {
-                println!("wrote {}", path.display());
-            }
-        }
-        Outcome::Timed(bench) => println!("{}", serde_json::to_string(&bench)?),
-    }
-    Ok(())
-}
-
-/// The picture a reload wrote, and the `.npy` file when one was asked for.
-fn with_npy(
-    picture: std::path::PathBuf,
-    npy: Option<std::path::PathBuf>,
-) -> Vec<std::path::PathBuf> {
-    std::iter::once(picture).chain(npy).collect()
+    exit_code(result)
 }

@@ -3,9 +3,12 @@
 use std::path::PathBuf;
 
 use ch03_flows::config::{IdfConfig, MoonsConfig, RealNvpConfig};
+use ch03_flows::experiments::idf::IdfCommand;
+use ch03_flows::experiments::moons::MoonsCommand;
+use ch03_flows::experiments::realnvp::RealNvpCommand;
 use ch03_flows::experiments::{CHAPTER, idf, moons, realnvp};
 use dgm_core::backend::BackendKind;
-use dgm_core::cli::RunArgs;
+use dgm_core::cli::{ModelCommand, Preset, RunArgs};
 use dgm_core::data::Digits;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
@@ -67,7 +70,7 @@ fn realnvp_runs_reports_and_reloads() {
     );
     let npy = dir.join("s.npy");
     assert!(
-        realnvp::sample_from_checkpoint(&ctx, 3, None, Some(&npy))
+        RealNvpCommand::sample(&ctx, 3, None, Some(&npy))
             .unwrap()
             .is_file()
     );
@@ -88,11 +91,7 @@ fn idf_runs_reports_and_reloads() {
     };
     let report = idf::train_and_report(&config, &few_digits(), &ctx).unwrap();
     check_report(&report, &dir, &["test_nll", "test_bpd"]);
-    assert!(
-        idf::sample_from_checkpoint(&ctx, 2, None, None)
-            .unwrap()
-            .is_file()
-    );
+    assert!(IdfCommand::sample(&ctx, 2, None, None).unwrap().is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -116,7 +115,7 @@ fn moons_runs_reports_and_reloads() {
     );
     let npy = dir.join("points.npy");
     assert!(
-        moons::sample_from_checkpoint(&ctx, 10, None, Some(&npy))
+        MoonsCommand::sample(&ctx, 10, None, Some(&npy))
             .unwrap()
             .is_file()
     );
@@ -149,7 +148,7 @@ fn the_moons_are_standardised_with_the_training_statistics() {
 #[test]
 fn reloading_without_a_run_says_to_train_first() {
     let (ctx, _) = context("missing", idf::MODEL);
-    let err = idf::sample_from_checkpoint(&ctx, 4, None, None)
+    let err = IdfCommand::sample(&ctx, 4, None, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("train the model first"), "{err}");
@@ -174,7 +173,7 @@ fn a_run_of_another_model_is_refused() {
         model: realnvp::MODEL,
         ..idf_ctx.clone()
     };
-    let err = realnvp::sample_from_checkpoint(&realnvp_ctx, 2, None, None)
+    let err = RealNvpCommand::sample(&realnvp_ctx, 2, None, None)
         .unwrap_err()
         .to_string();
     assert!(

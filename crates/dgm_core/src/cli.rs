@@ -4,11 +4,16 @@
 //! work before or after the subcommand: `ch02_arm --quick causal-conv` and
 //! `ch02_arm causal-conv --quick` mean the same.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use crate::backend::BackendKind;
+use crate::experiment::Bench;
+use crate::report::Report;
+use crate::run::RunContext;
 
 /// Flags shared by all chapters.
 #[derive(Args, Clone, Debug)]
@@ -82,4 +87,88 @@ pub enum Action {
         #[arg(long = "passes", default_value_t = 3)]
         passes: usize,
     },
+}
+
+/// The two settings of every model: the book's, and the same model at a seconds-long budget.
+pub trait Preset: Sized {
+    /// The book's settings.
+    fn full() -> Self;
+    /// The same model with a budget of seconds: proves the plumbing and that it learns.
+    fn quick() -> Self;
+    /// The field `--epochs` overrides.
+    fn max_epochs(&mut self) -> &mut usize;
+}
+
+/// What one of a chapter's models offers the command line: the three verbs of [`Action`].
+/// [`run_command`] does the rest.
+pub trait ModelCommand {
+    /// The subcommand (`causal-conv`, `idf`).
+    const MODEL: &'static str;
+    /// The resolved settings, written to `config.json`.
+    type Config: Preset;
+    /// Trains, evaluates, samples and writes the run's outputs.
+    fn train(config: &Self::Config, ctx: &RunContext) -> Result<Report>;
+    /// Reloads the best checkpoint, draws `n` samples, writes a picture (at `picture` or a
+    /// default path in the run directory) and, when asked, a `.npy` file. Returns the picture.
+    fn sample(
+        ctx: &RunContext,
+        n: usize,
+        picture: Option<PathBuf>,
+        samples_out: Option<&Path>,
+    ) -> Result<PathBuf>;
+    /// Times training passes and sampling.
+    fn bench(config: &Self::Config, ctx: &RunContext, passes: usize) -> Result<Bench>;
+}
+
+/// Runs `action` (training by default) of model `M` of `chapter` and prints what it produced:
+/// the summary of a run, the files of a reload, or one JSON line of timings.
+pub fn run_command<M: ModelCommand>(
+    args: &RunArgs,
+    chapter: &'static str,
+    action: Option<Action>,
+) -> Result<()> {
+    let ctx = RunContext::from_args(args, chapter, M::MODEL)?;
+    let mut config = if args.quick {
+        M::Config::quick()
+    } else {
+        M::Config::full()
+    };
+    if let Some(epochs) = args.epochs {
+        *config.max_epochs() = epochs;
+    }
+    match action.unwrap_or(Action::Train) {
+        Action::Train => {
+            let report = M::train(&config, &ctx)?;
+            println!("\n{}", report.summary(&ctx.out_dir));
+        }
+        Action::Sample {
+            n,
+            grid,
+            samples_out,
+        } => {
+            anyhow::ensure!(n > 0, "--n must be at least 1");
+            let picture = M::sample(&ctx, n, grid, samples_out.as_deref())?;
+            println!("wrote {}", picture.display());
+            if let Some(path) = samples_out {
+                println!("wrote {}", path.display());
+            }
+        }
+        Action::Bench { passes } => {
+            let bench = M::bench(&config, &ctx, passes)?;
+            println!("{}", serde_json::to_string(&bench)?);
+        }
+    }
+    Ok(())
+}
+
+/// The process's exit: success, or the error's message (with its causes) and a failure code,
+/// never a panic trace.
+pub fn exit_code(result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

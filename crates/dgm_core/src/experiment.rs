@@ -1,18 +1,24 @@
-//! The steps every chapter's experiment shares around its model: the picture of real data, the
-//! sample files of a reload, the artifact list of the report, and the timing of `bench`.
+//! The steps every chapter's experiment shares around its model: the batch loop's state
+//! ([`Trainer`]), a run from its config to its report ([`Run`]), reloading a finished run, the
+//! picture of real data, the files of a reload, and the timing of `bench`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::tensor::Device;
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use burn::tensor::{Device, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::data::{Split, to_host, write_npy};
 use crate::images::{DIGITS_GRID, save_grid};
 use crate::report::Report;
 use crate::run::{RunContext, RunDir};
-use crate::train::median;
+use crate::train::{FitSettings, Fitted, fit, median, train_epoch};
 
 /// Images in a sample grid.
 pub const GRID_IMAGES: usize = 64;
@@ -28,6 +34,136 @@ pub const DIGIT_ARTIFACTS: [(&str, &str); 7] = [
     ("summary", "summary.txt"),
 ];
 
+// ANCHOR: trainer
+/// What the batch loop keeps from one epoch to the next: the optimiser and its state, the
+/// generator that shuffles the training set, and the settings of a step.
+pub struct Trainer {
+    optimizer: ModuleOptimizer,
+    rng: StdRng,
+    learning_rate: f64,
+    batch_size: usize,
+    device: Device,
+}
+
+impl Trainer {
+    /// A trainer on the run's autodiff device, shuffling with a generator seeded by `--seed`.
+    pub fn new(
+        optimizer: ModuleOptimizer,
+        learning_rate: f64,
+        batch_size: usize,
+        ctx: &RunContext,
+    ) -> Trainer {
+        Trainer {
+            optimizer,
+            rng: StdRng::seed_from_u64(ctx.seed),
+            learning_rate,
+            batch_size,
+            device: ctx.device.clone().autodiff(),
+        }
+    }
+
+    /// The device models are trained on (gradients are recorded here).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// One pass over the shuffled rows of `train`, one optimiser step per batch on
+    /// `loss(&model, x)`. Returns the model and the mean training loss.
+    pub fn epoch<M: Module>(
+        &mut self,
+        model: M,
+        train: &Split,
+        epoch: usize,
+        loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
+    ) -> Result<(M, f64)> {
+        let batches = train
+            .shuffled_batches(self.batch_size, &mut self.rng)
+            .into_iter()
+            .map(|indices| train.rows(&indices, &self.device));
+        let learning_rate = self.learning_rate;
+        train_epoch(
+            model,
+            &mut self.optimizer,
+            learning_rate,
+            batches,
+            epoch,
+            loss,
+        )
+    }
+}
+// ANCHOR_END: trainer
+
+/// One training run from its config to its report: the output directory and the clock.
+pub struct Run {
+    pub dir: RunDir,
+    start: Instant,
+}
+
+impl Run {
+    /// Creates the run's directory and writes its config, tagged with the model's name.
+    pub fn start(ctx: &RunContext, config: &impl Serialize) -> Result<Run> {
+        let start = Instant::now();
+        let dir = RunDir::create(&ctx.out_dir)?;
+        dir.write_config(ctx.model, config)?;
+        Ok(Run { dir, start })
+    }
+
+    /// Trains `model` on `train` with the books' early stopping (see [`fit`]): `loss` is the
+    /// batch loss, `validate` the metric that picks the checkpoint.
+    pub fn fit<M: Module + Clone>(
+        &self,
+        model: M,
+        trainer: &mut Trainer,
+        train: &Split,
+        settings: &FitSettings,
+        loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
+        validate: impl FnMut(&M) -> f64,
+    ) -> Result<Fitted<M>> {
+        fit(
+            model,
+            settings,
+            &self.dir,
+            |model, epoch| trainer.epoch(model, train, epoch, &loss),
+            validate,
+        )
+    }
+
+    /// Writes `report.json` and `summary.txt`: the fields every run shares, then `metrics` and
+    /// the `artifacts` (role, file in the run directory). Returns the report.
+    pub fn finish<M>(
+        &self,
+        ctx: &RunContext,
+        fitted: &Fitted<M>,
+        parameters: usize,
+        config: &impl Serialize,
+        metrics: &[(&str, f64)],
+        artifacts: &[(&str, &str)],
+    ) -> Result<Report> {
+        let wall = self.start.elapsed().as_secs_f64();
+        let mut report = ctx.report(fitted, parameters, wall, config)?;
+        for (key, value) in metrics {
+            report.metrics.insert((*key).into(), *value);
+        }
+        for (role, file) in artifacts {
+            report.artifacts.insert((*role).into(), (*file).into());
+        }
+        ctx.write_report(&report)?;
+        Ok(report)
+    }
+}
+
+/// The directory, config and best model of a finished run of this context's model, or a message
+/// saying how to train one. `build` makes the model the checkpoint is loaded into.
+pub fn reload<C: DeserializeOwned, M: Module>(
+    ctx: &RunContext,
+    build: impl FnOnce(&C, &Device) -> M,
+) -> Result<(RunDir, C, M)> {
+    let run = RunDir::open(&ctx.out_dir, &ctx.train_command())?;
+    let config: C = run.read_config(ctx.model)?;
+    let model = run.load_checkpoint(build(&config, &ctx.device))?;
+    Ok((run, config, model))
+}
+
 /// Writes `real.png`: the first test digits, to set beside the samples.
 pub fn save_real_digits(run: &RunDir, test: &Split, device: &Device) -> Result<()> {
     let first: Vec<usize> = (0..GRID_IMAGES.min(test.len())).collect();
@@ -36,13 +172,6 @@ pub fn save_real_digits(run: &RunDir, test: &Split, device: &Device) -> Result<(
         &to_host(test.rows(&first, device)),
         DIGITS_GRID,
     )
-}
-
-/// Records `artifacts` (role, file name in the run directory) in the report.
-pub fn add_artifacts(report: &mut Report, artifacts: &[(&str, &str)]) {
-    for (role, file) in artifacts {
-        report.artifacts.insert((*role).into(), (*file).into());
-    }
 }
 
 /// Writes digit samples drawn from a reloaded model: a grid at `grid` (default
@@ -89,21 +218,30 @@ impl Bench {
     }
 }
 
-/// Runs `passes` timed training passes after one untimed warm-up pass (the first touches every
-/// allocation for the first time). `pass(model, i)` returns the model and its mean loss, as
-/// [`crate::train::train_epoch`] does. Returns the trained model and the median seconds.
-pub fn time_training<M>(
+/// Runs `passes` timed training passes over `train` after one untimed warm-up pass (the first
+/// touches every allocation for the first time). Returns the trained model and the median
+/// seconds of a pass.
+pub fn time_training<M: Module>(
     mut model: M,
+    trainer: &mut Trainer,
+    train: &Split,
     passes: usize,
-    mut pass: impl FnMut(M, usize) -> Result<(M, f64)>,
+    loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
 ) -> Result<(M, f64)> {
     let mut seconds = Vec::new();
-    for i in 0..=passes {
+    for pass in 0..=passes {
         let start = Instant::now();
-        (model, _) = pass(model, i)?;
-        if i > 0 {
+        (model, _) = trainer.epoch(model, train, pass, &loss)?;
+        if pass > 0 {
             seconds.push(start.elapsed().as_secs_f64());
         }
     }
     Ok((model, median(seconds)))
+}
+
+/// Seconds that `work` takes.
+pub fn time_seconds(work: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    work();
+    start.elapsed().as_secs_f64()
 }

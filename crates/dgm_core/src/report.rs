@@ -68,7 +68,13 @@ impl Report {
     pub fn summary(&self, run_dir: &Path) -> String {
         let mut s = String::new();
         // Names padded to the longest metric name (at least the longest fixed label).
-        let w = self.metrics.keys().map(String::len).max().unwrap_or(0).max(14);
+        let w = self
+            .metrics
+            .keys()
+            .map(String::len)
+            .max()
+            .unwrap_or(0)
+            .max(14);
         let _ = writeln!(
             s,
             "{} {} ({} mode, {} backend, {} threads, seed {})",

@@ -2,19 +2,19 @@
 //! dimensions, where every step of the map can be drawn.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::Result;
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Split, to_host, two_moons, write_npy};
-use dgm_core::experiment::{Bench, add_artifacts, time_training};
+use dgm_core::experiment::{Bench, Run, Trainer, reload, time_seconds, time_training};
 use dgm_core::metrics::split_mean;
 use dgm_core::plot::{RGBColor, ScatterPanel, scatter_panels};
 use dgm_core::report::Report;
-use dgm_core::run::{RunContext, RunDir};
-use dgm_core::train::{FitSettings, fit, train_epoch};
+use dgm_core::run::RunContext;
+use dgm_core::train::FitSettings;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -63,29 +63,10 @@ impl MoonsData {
     }
 }
 
-/// One pass over the shuffled training points.
-fn train_moons_epoch(
-    model: RealNvp,
-    optimizer: &mut ModuleOptimizer,
-    data: &MoonsData,
-    config: &MoonsConfig,
-    rng: &mut StdRng,
-    epoch: usize,
-    device: &Device,
-) -> Result<(RealNvp, f64)> {
-    let batches = data
-        .train
-        .shuffled_batches(config.batch_size, rng)
-        .into_iter()
-        .map(|indices| data.train.rows(&indices, device));
-    train_epoch(
-        model,
-        optimizer,
-        config.learning_rate,
-        batches,
-        epoch,
-        |model, x| model.loss(x),
-    )
+/// Adam with Keras' epsilon (1e-7; burn's default is 1e-5), as the book's notebook.
+fn trainer(config: &MoonsConfig, ctx: &RunContext) -> Trainer {
+    let adam = AdamConfig::new().with_epsilon(1e-7).init();
+    Trainer::new(adam, config.learning_rate, config.batch_size, ctx)
 }
 
 /// -log p(x) averaged over a set of points, nats per point.
@@ -170,125 +151,104 @@ fn draw_panels(
 /// Trains for the book's fixed number of epochs (the checkpoint keeps the best validation
 /// epoch), evaluates on the test points, draws the four panels and writes the report.
 pub fn train_and_report(config: &MoonsConfig, ctx: &RunContext) -> Result<Report> {
-    let start = Instant::now();
-    let run = RunDir::create(&ctx.out_dir)?;
-    run.write_config(MODEL, config)?;
+    let run = Run::start(ctx, config)?;
     let data = MoonsData::generate(config, ctx.seed);
-
-    let train_device = ctx.device.clone().autodiff();
-    let model = RealNvp::new(&config.flow, &train_device);
+    let mut trainer = trainer(config, ctx);
+    let model = RealNvp::new(&config.flow, trainer.device());
     let parameters = model.num_params();
-    // Keras' Adam: epsilon 1e-7.
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
-    let mut rng = StdRng::seed_from_u64(ctx.seed);
     let settings = FitSettings {
         max_epochs: config.epochs,
         patience: config.epochs,
         val_name: "val_nll",
     };
-    let fitted = fit(
+    let fitted = run.fit(
         model,
+        &mut trainer,
+        &data.train,
         &settings,
-        &run,
-        |model, epoch| {
-            train_moons_epoch(
-                model,
-                &mut optimizer,
-                &data,
-                config,
-                &mut rng,
-                epoch,
-                &train_device,
-            )
-        },
+        |model, x| model.loss(x),
         |model| nll(&model.valid(), &data.val, config.batch_size, &ctx.device),
     )?;
 
     let best = fitted.best_model.valid();
     let test_nll = nll(&best, &data.test, config.batch_size, &ctx.device);
-    let latent = draw_panels(&run.path(PANELS), &best, &data.test, &ctx.device)?;
+    let latent = draw_panels(&run.dir.path(PANELS), &best, &data.test, &ctx.device)?;
     let (mean, cov) = moments(&latent);
-
-    let mut report = ctx.report(&fitted, parameters, start.elapsed().as_secs_f64(), config)?;
-    report.metrics.insert("test_nll".into(), test_nll);
     // How far f(X) is from N(0, I): its largest |mean| and largest |covariance - identity|.
-    report.metrics.insert(
-        "latent_mean_max_abs".into(),
-        mean[0].abs().max(mean[1].abs()),
-    );
-    let cov_dev = (0..2)
+    let cov_deviation = (0..2)
         .flat_map(|i| (0..2).map(move |j| (i, j)))
         .map(|(i, j)| (cov[i][j] - if i == j { 1.0 } else { 0.0 }).abs())
         .fold(0.0, f64::max);
-    report
-        .metrics
-        .insert("latent_cov_max_deviation".into(), cov_dev);
-    add_artifacts(
-        &mut report,
-        &[
-            ("samples", PANELS),
-            ("samples_csv", "moons.csv"),
-            ("curve", "curve.png"),
-            ("curve_csv", "curve.csv"),
-            ("config", "config.json"),
-            ("checkpoint", "checkpoint.bpk"),
-            ("summary", "summary.txt"),
-        ],
-    );
-    ctx.write_report(&report)?;
-    Ok(report)
+    let metrics = [
+        ("test_nll", test_nll),
+        ("latent_mean_max_abs", mean[0].abs().max(mean[1].abs())),
+        ("latent_cov_max_deviation", cov_deviation),
+    ];
+    let artifacts = [
+        ("samples", PANELS),
+        ("samples_csv", "moons.csv"),
+        ("curve", "curve.png"),
+        ("curve_csv", "curve.csv"),
+        ("config", "config.json"),
+        ("checkpoint", "checkpoint.bpk"),
+        ("summary", "summary.txt"),
+    ];
+    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
 }
 
-/// Reloads the best checkpoint and draws `n` points g(z), z ~ N(0, I): a scatter plot at `plot`
-/// (default `samples-seed<seed>.png` in the run directory) and, when asked, an `n x 2` `.npy`.
-pub fn sample_from_checkpoint(
-    ctx: &RunContext,
-    n: usize,
-    plot: Option<PathBuf>,
-    samples_out: Option<&Path>,
-) -> Result<PathBuf> {
-    anyhow::ensure!(n > 0, "--n must be at least 1");
-    let run = RunDir::open(&ctx.out_dir, &ctx.train_command())?;
-    let config: MoonsConfig = run.read_config(MODEL)?;
-    let model = run.load_checkpoint(RealNvp::new(&config.flow, &ctx.device))?;
-    let samples = model.sample(n, 2, &ctx.device);
-    let values = to_host(samples.clone());
-    let plot = plot.unwrap_or_else(|| run.path(&format!("samples-seed{}.png", ctx.seed)));
-    scatter_panels(
-        &plot,
-        &[ScatterPanel {
-            title: "g(Z) in data space",
-            points: &points(samples),
-            colour: MODEL_GREEN,
-        }],
-        1,
-        EXTENT,
-    )?;
-    if let Some(path) = samples_out {
-        write_npy(path, &values, &[n, 2])?;
+/// Foster's RealNVP on two moons on the command line.
+pub struct MoonsCommand;
+
+impl ModelCommand for MoonsCommand {
+    const MODEL: &'static str = MODEL;
+    type Config = MoonsConfig;
+
+    fn train(config: &MoonsConfig, ctx: &RunContext) -> Result<Report> {
+        train_and_report(config, ctx)
     }
-    Ok(plot)
-}
 
-/// Times `passes` training passes (no validation) and drawing the four panels' samples.
-pub fn bench(config: &MoonsConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
-    let data = MoonsData::generate(config, ctx.seed);
-    let train_device = ctx.device.clone().autodiff();
-    let model = RealNvp::new(&config.flow, &train_device);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
-    let mut rng = StdRng::seed_from_u64(ctx.seed);
-    let (model, s_per_epoch) = time_training(model, passes, |model, pass| {
-        train_moons_epoch(
-            model,
-            &mut optimizer,
-            &data,
-            config,
-            &mut rng,
-            pass,
-            &train_device,
-        )
-    })?;
-    let start = Instant::now();
-    to_host(model.valid().sample(PANEL_POINTS, 2, &ctx.device));
-    Ok(Bench::new(ctx, s_per_epoch, start.elapsed().as_secs_f64()))
+    /// Reloads the best checkpoint and draws `n` points g(z), z ~ N(0, I): a scatter plot at `plot`
+    /// (default `samples-seed<seed>.png` in the run directory) and, when asked, an `n x 2` `.npy`.
+    fn sample(
+        ctx: &RunContext,
+        n: usize,
+        plot: Option<PathBuf>,
+        samples_out: Option<&Path>,
+    ) -> Result<PathBuf> {
+        let (run, config, model) = reload(ctx, |config: &MoonsConfig, device| {
+            RealNvp::new(&config.flow, device)
+        })?;
+        let samples = model.sample(n, config.flow.dim, &ctx.device);
+        let values = to_host(samples.clone());
+        let plot = plot.unwrap_or_else(|| run.path(&format!("samples-seed{}.png", ctx.seed)));
+        scatter_panels(
+            &plot,
+            &[ScatterPanel {
+                title: "g(Z) in data space",
+                points: &points(samples),
+                colour: MODEL_GREEN,
+            }],
+            1,
+            EXTENT,
+        )?;
+        if let Some(path) = samples_out {
+            write_npy(path, &values, &[n, 2])?;
+        }
+        Ok(plot)
+    }
+
+    /// Times `passes` training passes (no validation) and drawing the panels' samples.
+    fn bench(config: &MoonsConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        let data = MoonsData::generate(config, ctx.seed);
+        let mut trainer = trainer(config, ctx);
+        let model = RealNvp::new(&config.flow, trainer.device());
+        let (model, s_per_epoch) =
+            time_training(model, &mut trainer, &data.train, passes, |model, x| {
+                model.loss(x)
+            })?;
+        let sample_seconds = time_seconds(|| {
+            to_host(model.valid().sample(PANEL_POINTS, 2, &ctx.device));
+        });
+        Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+    }
 }

@@ -2,23 +2,22 @@
 
 use std::f64::consts::LN_2;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::Result;
-use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
+use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, add_artifacts, save_real_digits, time_training,
-    write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, Trainer, reload, save_real_digits, time_seconds,
+    time_training, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::{bits_per_dim, split_mean};
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
-use dgm_core::run::{RunContext, RunDir};
-use dgm_core::train::{FitSettings, fit, train_epoch};
+use dgm_core::run::RunContext;
+use dgm_core::train::FitSettings;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -64,35 +63,20 @@ pub fn discrete_nll_bound(dequantized_nll: f64, dim: usize) -> f64 {
 }
 // ANCHOR_END: dequantize
 
-// ANCHOR: train_epoch
-/// One pass over the shuffled training set with fresh dequantisation noise for every batch.
-fn train_realnvp_epoch(
-    model: RealNvp,
-    optimizer: &mut ModuleOptimizer,
-    train: &Split,
-    config: &RealNvpConfig,
-    rng: &mut StdRng,
-    epoch: usize,
-    device: &Device,
-) -> Result<(RealNvp, f64)> {
-    let batches = train
-        .shuffled_batches(config.batch_size, rng)
-        .into_iter()
-        .map(|indices| {
-            let x = train.rows(&indices, device);
-            let u = Tensor::random(x.dims(), Distribution::Uniform(0.0, 1.0), device);
-            dequantize(x, u)
-        });
-    train_epoch(
-        model,
-        optimizer,
-        config.learning_rate,
-        batches,
-        epoch,
-        |model, v| model.loss(v),
-    )
+// ANCHOR: loss
+/// The training loss of a batch of integer images: the mean of -log p(x + noise), with fresh
+/// dequantisation noise for every batch.
+pub fn dequantized_loss(model: &RealNvp, x: Tensor<2>) -> Tensor<1> {
+    let u = Tensor::random(x.dims(), Distribution::Uniform(0.0, 1.0), &x.device());
+    model.loss(dequantize(x, u))
 }
-// ANCHOR_END: train_epoch
+// ANCHOR_END: loss
+
+/// Adamax with the config's learning rate and batch size.
+fn trainer(config: &RealNvpConfig, ctx: &RunContext) -> Trainer {
+    let adamax = AdamaxConfig::new().init();
+    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+}
 
 /// Samples on the digits' scale: each value v in (x, x + 1/2] belongs to pixel value floor(v).
 fn digit_samples(model: &RealNvp, n: usize, config: &RealNvpConfig, device: &Device) -> Vec<f32> {
@@ -107,36 +91,22 @@ pub fn train_and_report(
     digits: &Digits,
     ctx: &RunContext,
 ) -> Result<Report> {
-    let start = Instant::now();
-    let run = RunDir::create(&ctx.out_dir)?;
-    run.write_config(MODEL, config)?;
-    save_real_digits(&run, &digits.test, &ctx.device)?;
-
-    let train_device = ctx.device.clone().autodiff();
-    let model = RealNvp::new(&config.flow, &train_device);
+    let run = Run::start(ctx, config)?;
+    save_real_digits(&run.dir, &digits.test, &ctx.device)?;
+    let mut trainer = trainer(config, ctx);
+    let model = RealNvp::new(&config.flow, trainer.device());
     let parameters = model.num_params();
-    let mut optimizer = AdamaxConfig::new().init();
-    let mut rng = StdRng::seed_from_u64(ctx.seed);
     let settings = FitSettings {
         max_epochs: config.max_epochs,
         patience: config.patience,
         val_name: "val_nll_dequantized",
     };
-    let fitted = fit(
+    let fitted = run.fit(
         model,
+        &mut trainer,
+        &digits.train,
         &settings,
-        &run,
-        |model, epoch| {
-            train_realnvp_epoch(
-                model,
-                &mut optimizer,
-                &digits.train,
-                config,
-                &mut rng,
-                epoch,
-                &train_device,
-            )
-        },
+        dequantized_loss,
         |model| dequantized_nll(&model.valid(), &digits.val, config.batch_size, &ctx.device),
     )?;
 
@@ -144,62 +114,51 @@ pub fn train_and_report(
     let test_nll = dequantized_nll(&best, &digits.test, config.batch_size, &ctx.device);
     let bound = discrete_nll_bound(test_nll, config.flow.dim);
     let samples = digit_samples(&best, GRID_IMAGES, config, &ctx.device);
-    save_grid(&run.path("samples.png"), &samples, DIGITS_GRID)?;
-
-    let mut report = ctx.report(&fitted, parameters, start.elapsed().as_secs_f64(), config)?;
-    report
-        .metrics
-        .insert("test_nll_dequantized".into(), test_nll);
-    report
-        .metrics
-        .insert("test_nll_discrete_bound".into(), bound);
-    report
-        .metrics
-        .insert("test_bpd".into(), bits_per_dim(bound, config.flow.dim));
-    add_artifacts(&mut report, &DIGIT_ARTIFACTS);
-    ctx.write_report(&report)?;
-    Ok(report)
+    save_grid(&run.dir.path("samples.png"), &samples, DIGITS_GRID)?;
+    let metrics = [
+        ("test_nll_dequantized", test_nll),
+        ("test_nll_discrete_bound", bound),
+        ("test_bpd", bits_per_dim(bound, config.flow.dim)),
+    ];
+    run.finish(ctx, &fitted, parameters, config, &metrics, &DIGIT_ARTIFACTS)
 }
 
-/// Reloads the best checkpoint of a finished run and draws `n` new images (see
-/// [`write_digit_samples`]). Returns the grid's path.
-pub fn sample_from_checkpoint(
-    ctx: &RunContext,
-    n: usize,
-    grid: Option<PathBuf>,
-    samples_out: Option<&Path>,
-) -> Result<PathBuf> {
-    anyhow::ensure!(n > 0, "--n must be at least 1");
-    let run = RunDir::open(&ctx.out_dir, &ctx.train_command())?;
-    let config: RealNvpConfig = run.read_config(MODEL)?;
-    let model = run.load_checkpoint(RealNvp::new(&config.flow, &ctx.device))?;
-    let samples = digit_samples(&model, n, &config, &ctx.device);
-    write_digit_samples(&run, ctx, &samples, config.flow.dim, grid, samples_out)
-}
+/// RealNVP on the digits on the command line.
+pub struct RealNvpCommand;
 
-/// Times `passes` training passes (no validation) and one sample grid.
-pub fn bench(
-    config: &RealNvpConfig,
-    digits: &Digits,
-    ctx: &RunContext,
-    passes: usize,
-) -> Result<Bench> {
-    let train_device = ctx.device.clone().autodiff();
-    let model = RealNvp::new(&config.flow, &train_device);
-    let mut optimizer = AdamaxConfig::new().init();
-    let mut rng = StdRng::seed_from_u64(ctx.seed);
-    let (model, s_per_epoch) = time_training(model, passes, |model, pass| {
-        train_realnvp_epoch(
-            model,
-            &mut optimizer,
-            &digits.train,
-            config,
-            &mut rng,
-            pass,
-            &train_device,
-        )
-    })?;
-    let start = Instant::now();
-    digit_samples(&model.valid(), GRID_IMAGES, config, &ctx.device);
-    Ok(Bench::new(ctx, s_per_epoch, start.elapsed().as_secs_f64()))
+impl ModelCommand for RealNvpCommand {
+    const MODEL: &'static str = MODEL;
+    type Config = RealNvpConfig;
+
+    fn train(config: &RealNvpConfig, ctx: &RunContext) -> Result<Report> {
+        train_and_report(config, &Digits::load()?, ctx)
+    }
+
+    /// Reloads the best checkpoint of a finished run and draws `n` new images (see
+    /// [`write_digit_samples`]). Returns the grid's path.
+    fn sample(
+        ctx: &RunContext,
+        n: usize,
+        grid: Option<PathBuf>,
+        samples_out: Option<&Path>,
+    ) -> Result<PathBuf> {
+        let (run, config, model) = reload(ctx, |config: &RealNvpConfig, device| {
+            RealNvp::new(&config.flow, device)
+        })?;
+        let samples = digit_samples(&model, n, &config, &ctx.device);
+        write_digit_samples(&run, ctx, &samples, config.flow.dim, grid, samples_out)
+    }
+
+    /// Times `passes` training passes (no validation) and one sample grid.
+    fn bench(config: &RealNvpConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        let digits = Digits::load()?;
+        let mut trainer = trainer(config, ctx);
+        let model = RealNvp::new(&config.flow, trainer.device());
+        let (model, s_per_epoch) =
+            time_training(model, &mut trainer, &digits.train, passes, dequantized_loss)?;
+        let sample_seconds = time_seconds(|| {
+            digit_samples(&model.valid(), GRID_IMAGES, config, &ctx.device);
+        });
+        Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+    }
 }
