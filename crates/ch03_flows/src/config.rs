@@ -78,6 +78,9 @@ pub struct IdfConfig {
     pub blocks: usize,
     /// Width of the hidden layers of the translation networks.
     pub hidden: usize,
+    /// Start where the data is (not in the book): the translation networks output 0, so the
+    /// flow starts as the identity, and the prior starts at each pixel's mean and spread.
+    pub data_init: bool,
     pub batch_size: usize,
     /// Adamax learning rate.
     pub learning_rate: f64,
@@ -94,6 +97,7 @@ impl Preset for IdfConfig {
             flows: 8,
             blocks: 4,
             hidden: 256,
+            data_init: false,
             batch_size: 64,
             learning_rate: 1e-3,
             max_epochs: 1000,

@@ -43,7 +43,8 @@ impl IntegerCoupling {
             translations: (0..config.blocks)
                 .map(|_| {
                     let (hidden, output) = (Activation::LeakyRelu, Activation::Identity);
-                    Mlp::new(&widths, hidden, output, Init::PyTorch, device)
+                    let t = Mlp::new(&widths, hidden, output, Init::PyTorch, device);
+                    if config.data_init { t.zero_output() } else { t }
                 })
                 .collect(),
         }
@@ -112,6 +113,22 @@ impl Idf {
             mean: Param::from_tensor(Tensor::zeros([1, config.dim], device)),
             log_scale: Param::from_tensor(Tensor::ones([1, config.dim], device)),
         }
+    }
+
+    /// The same flow with the prior moved onto the data (for [`IdfConfig::data_init`]): per
+    /// dimension the mean of `x`, and the scale whose logistic has the standard deviation of `x`
+    /// (a logistic of scale s has standard deviation s pi / sqrt(3)).
+    ///
+    /// # Shapes
+    /// - x: [N, D], the training images
+    pub fn with_prior_fitted_to(mut self, x: Tensor<2>) -> Idf {
+        let mean = x.clone().mean_dim(0);
+        // A pixel that never changes (the corners) gets a scale of 0.1 rather than 0.
+        let sd = x.var(0).sqrt().clamp_min(0.1);
+        let log_scale = (sd * (3f64.sqrt() / std::f64::consts::PI)).log();
+        self.mean = Param::from_tensor(mean);
+        self.log_scale = Param::from_tensor(log_scale);
+        self
     }
 
     /// z = f(x), integers to integers.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use ch03_flows::experiments::CHAPTER;
-use ch03_flows::experiments::idf::IdfCommand;
+use ch03_flows::experiments::idf::{IdfCommand, IdfDataInitCommand};
 use ch03_flows::experiments::moons::MoonsCommand;
 use ch03_flows::experiments::realnvp::RealNvpCommand;
 use clap::{Parser, Subcommand};
@@ -31,6 +31,12 @@ enum Model {
         #[command(subcommand)]
         action: Option<Action>,
     },
+    /// The integer discrete flow started at the data: identity couplings, prior fitted to the
+    /// pixels (not in the book; see the chapter's page).
+    IdfDataInit {
+        #[command(subcommand)]
+        action: Option<Action>,
+    },
     /// Foster's RealNVP on two moons, with the four pictures of the map.
     RealnvpMoons {
         #[command(subcommand)]
@@ -45,6 +51,9 @@ fn main() -> ExitCode {
         None => run_command::<RealNvpCommand>(args, CHAPTER, None),
         Some(Model::Realnvp { action }) => run_command::<RealNvpCommand>(args, CHAPTER, action),
         Some(Model::Idf { action }) => run_command::<IdfCommand>(args, CHAPTER, action),
+        Some(Model::IdfDataInit { action }) => {
+            run_command::<IdfDataInitCommand>(args, CHAPTER, action)
+        }
         Some(Model::RealnvpMoons { action }) => run_command::<MoonsCommand>(args, CHAPTER, action),
     };
     exit_code(result)

@@ -106,6 +106,14 @@ pub trait ModelCommand {
     const MODEL: &'static str;
     /// The resolved settings, written to `config.json`.
     type Config: Preset;
+    /// The settings of a run: the config's full or quick preset, unless the model differs.
+    fn preset(quick: bool) -> Self::Config {
+        if quick {
+            Self::Config::quick()
+        } else {
+            Self::Config::full()
+        }
+    }
     /// Trains, evaluates, samples and writes the run's outputs.
     fn train(config: &Self::Config, ctx: &RunContext) -> Result<Report>;
     /// Reloads the best checkpoint, draws `n` samples, writes a picture (at `picture` or a
@@ -128,11 +136,7 @@ pub fn run_command<M: ModelCommand>(
     action: Option<Action>,
 ) -> Result<()> {
     let ctx = RunContext::from_args(args, chapter, M::MODEL)?;
-    let mut config = if args.quick {
-        M::Config::quick()
-    } else {
-        M::Config::full()
-    };
+    let mut config = M::preset(args.quick);
     if let Some(epochs) = args.epochs {
         *config.max_epochs() = epochs;
     }

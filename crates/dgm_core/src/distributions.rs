@@ -64,6 +64,14 @@ pub fn log_discretized_logistic(x: Tensor<2>, mean: Tensor<2>, log_scale: Tensor
     log_p.sum_dim(1).reshape([batch])
 }
 
+/// log sum_i exp(x_i) along `dim` (kept, with size 1), computed as m + log sum_i exp(x_i - m)
+/// with m the maximum, so that no exp overflows. burn has no logsumexp.
+pub fn log_sum_exp<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    // The maximum only shifts the computation: no gradient flows through it.
+    let max = x.clone().max_dim(dim).detach();
+    (x - max.clone()).exp().sum_dim(dim).log() + max
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +84,19 @@ mod tests {
         let got: f32 = log_standard_normal(z).into_scalar();
         let expected = -1.5 * (2.0 * std::f32::consts::PI).ln() - 0.5 * 5.0;
         assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
+    }
+
+    #[test]
+    fn log_sum_exp_is_stable_and_exact() {
+        let device = Device::flex();
+        let x = Tensor::<2>::from_data(
+            TensorData::new(vec![1000.0f32, 1000.0, 0.0, 2f32.ln()], [2, 2]),
+            &device,
+        );
+        let got = crate::data::to_host(log_sum_exp(x, 1));
+        // log(2 e^1000) = 1000 + ln 2; log(1 + 2) = ln 3.
+        assert!((got[0] - (1000.0 + 2f32.ln())).abs() < 1e-3, "{got:?}");
+        assert!((got[1] - 3f32.ln()).abs() < 1e-6, "{got:?}");
     }
 
     #[test]

@@ -93,6 +93,20 @@ impl Mlp {
         }
     }
 
+    /// The same network with its last layer's weights and biases set to zero: it outputs 0
+    /// for every input until training moves it, so a layer built on it starts as the identity.
+    pub fn zero_output(mut self) -> Mlp {
+        let last = self.layers.len() - 1;
+        let layer = &mut self.layers[last];
+        let device = layer.weight.device();
+        layer.weight = Param::from_tensor(layer.weight.val().zeros_like());
+        layer.bias = layer
+            .bias
+            .as_ref()
+            .map(|b| Param::from_tensor(Tensor::zeros(b.dims(), &device)));
+        self
+    }
+
     /// # Shapes
     /// - x: [batch, widths[0]]
     /// - returns: [batch, widths[last]]
@@ -131,6 +145,30 @@ mod tests {
             values.iter().all(|v| v.abs() <= 1.0),
             "tanh bounds {values:?}"
         );
+    }
+
+    #[test]
+    fn a_zeroed_output_layer_outputs_zero_and_still_learns() {
+        let device = Device::flex().autodiff();
+        let act = Activation::LeakyRelu;
+        let mlp = Mlp::new(
+            &[3, 4, 2],
+            act,
+            Activation::Identity,
+            Init::PyTorch,
+            &device,
+        )
+        .zero_output();
+        let x = Tensor::<2>::ones([5, 3], &device);
+        let y = mlp.forward(x);
+        assert!(crate::data::to_host(y.clone()).iter().all(|&v| v == 0.0));
+        // The zeroed weights are still parameters: the loss has a gradient for them.
+        let grads = y.sum().backward();
+        let weight = &mlp.layers[1].weight;
+        let grad = weight
+            .grad(&grads)
+            .expect("the last layer's weight is trained");
+        assert!(crate::data::to_host(grad).iter().any(|&g| g != 0.0));
     }
 
     #[test]

@@ -42,6 +42,12 @@ pub fn train_and_report(config: &IdfConfig, digits: &Digits, ctx: &RunContext) -
     save_real_digits(&run.dir, &digits.test, &ctx.device)?;
     let mut trainer = trainer(config, ctx);
     let model = Idf::new(config, trainer.device());
+    let model = if config.data_init {
+        let all: Vec<usize> = (0..digits.train.len()).collect();
+        model.with_prior_fitted_to(digits.train.rows(&all, trainer.device()))
+    } else {
+        model
+    };
     let parameters = model.num_params();
     let settings = FitSettings {
         max_epochs: config.max_epochs,
@@ -70,6 +76,38 @@ pub fn train_and_report(config: &IdfConfig, digits: &Digits, ctx: &RunContext) -
 
 /// The integer discrete flow on the command line.
 pub struct IdfCommand;
+
+/// The integer discrete flow started at the data ([`IdfConfig::data_init`]) on the command line.
+pub struct IdfDataInitCommand;
+
+impl ModelCommand for IdfDataInitCommand {
+    const MODEL: &'static str = "idf-data-init";
+    type Config = IdfConfig;
+
+    fn preset(quick: bool) -> IdfConfig {
+        IdfConfig {
+            data_init: true,
+            ..IdfCommand::preset(quick)
+        }
+    }
+
+    fn train(config: &IdfConfig, ctx: &RunContext) -> Result<Report> {
+        IdfCommand::train(config, ctx)
+    }
+
+    fn sample(
+        ctx: &RunContext,
+        n: usize,
+        grid: Option<PathBuf>,
+        samples_out: Option<&Path>,
+    ) -> Result<PathBuf> {
+        IdfCommand::sample(ctx, n, grid, samples_out)
+    }
+
+    fn bench(config: &IdfConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        IdfCommand::bench(config, ctx, passes)
+    }
+}
 
 impl ModelCommand for IdfCommand {
     const MODEL: &'static str = MODEL;
