@@ -51,8 +51,8 @@ pub fn bench(options: &Options) -> Result<bool> {
         for model in &chapter.expect.models {
             for &threads in &options.threads {
                 let output = Command::new(expect::binary(&chapter.name))
+                    .args(model.command())
                     .args([
-                        model.name.as_str(),
                         "--threads",
                         &threads.to_string(),
                         "bench",

@@ -30,7 +30,10 @@ pub fn bless() -> Result<bool> {
             if !report_path.is_file() {
                 println!(
                     "skip {} {}: no full run (cargo run --release -p {} -- {})",
-                    chapter.name, model.name, chapter.name, model.name
+                    chapter.name,
+                    model.name,
+                    chapter.name,
+                    model.command().join(" ")
                 );
                 continue;
             }

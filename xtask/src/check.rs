@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::expect::{self, Thresholds};
+use crate::expect::{self, ModelExpect, Thresholds};
 use crate::{flag_value, run_inherited};
 
 pub struct Options {
@@ -68,7 +68,7 @@ pub fn check_all(options: &Options) -> Result<bool> {
                 &model.quick
             };
             let name = format!("{} {} ({mode})", chapter.name, model.name);
-            let outcome = run_model(&chapter.name, &model.name, options.full, thresholds);
+            let outcome = run_model(&chapter.name, model, options.full, thresholds);
             let failure = match outcome {
                 Ok((summary, failures)) if failures.is_empty() => {
                     lines.push(format!("PASS {name}: {summary}"));
@@ -113,18 +113,20 @@ fn record(
 /// failed checks.
 fn run_model(
     chapter: &str,
-    model: &str,
+    model: &ModelExpect,
     full: bool,
     thresholds: &Thresholds,
 ) -> Result<(String, Vec<String>)> {
     let mode = if full { "full" } else { "quick" };
-    let out = Path::new("runs").join(chapter).join(model).join(mode);
+    let out = Path::new("runs").join(chapter).join(&model.name).join(mode);
     let report_path = out.join("report.json");
     // A stale report must not pass for a run that failed.
     let _ = std::fs::remove_file(&report_path);
 
     let out_arg = out.to_string_lossy().into_owned();
-    let mut args = vec![model, "--out", &out_arg];
+    let command = model.command();
+    let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+    args.extend(["--out", &out_arg]);
     if !full {
         args.push("--quick");
     }

@@ -25,8 +25,11 @@ pub struct Expect {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelExpect {
-    /// The subcommand that trains the model.
+    /// The model's name: its run directory and, unless `args` says otherwise, its subcommand.
     pub name: String,
+    /// The words that select the model on the command line, when they are not its name.
+    #[serde(default)]
+    pub args: Vec<String>,
     pub quick: Thresholds,
     pub full: Thresholds,
     /// PyTorch's seconds per training pass on this machine kind, by thread count.
@@ -48,6 +51,17 @@ pub struct Thresholds {
     /// Metrics that must be at or above a value.
     #[serde(default)]
     pub min: BTreeMap<String, f64>,
+}
+
+impl ModelExpect {
+    /// The command-line words that select this model.
+    pub fn command(&self) -> Vec<String> {
+        if self.args.is_empty() {
+            vec![self.name.clone()]
+        } else {
+            self.args.clone()
+        }
+    }
 }
 
 /// Every `crates/*/expect.toml`, sorted by crate name; `only` keeps one crate.

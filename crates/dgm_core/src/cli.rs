@@ -102,8 +102,11 @@ pub trait Preset: Sized {
 /// What one of a chapter's models offers the command line: the three verbs of [`Action`].
 /// [`run_command`] does the rest.
 pub trait ModelCommand {
-    /// The subcommand (`causal-conv`, `idf`).
+    /// The model's name in paths and reports (`causal-conv`, `idf`, `priors-mog`).
     const MODEL: &'static str;
+    /// The words that select it on the command line, when they are not its name
+    /// (`priors --prior mog`).
+    const COMMAND: &'static str = Self::MODEL;
     /// The resolved settings, written to `config.json`.
     type Config: Preset;
     /// The settings of a run: the config's full or quick preset, unless the model differs.
@@ -135,7 +138,7 @@ pub fn run_command<M: ModelCommand>(
     chapter: &'static str,
     action: Option<Action>,
 ) -> Result<()> {
-    let ctx = RunContext::from_args(args, chapter, M::MODEL)?;
+    let ctx = RunContext::from_args(args, chapter, M::MODEL)?.with_command(M::COMMAND);
     let mut config = M::preset(args.quick);
     if let Some(epochs) = args.epochs {
         *config.max_epochs() = epochs;

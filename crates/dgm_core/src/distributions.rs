@@ -2,7 +2,7 @@
 
 use std::f64::consts::PI;
 
-use burn::tensor::activation::{log_sigmoid, log_softmax};
+use burn::tensor::activation::{log_sigmoid, log_softmax, softmax};
 use burn::tensor::{Int, Tensor};
 
 /// Probabilities are clamped to [EPS, 1 - EPS] before the log, as in the books' helpers, so that
@@ -27,6 +27,34 @@ pub fn log_categorical(x: Tensor<2, Int>, logits: Tensor<3>) -> Tensor<1> {
     log_p_x.sum_dim(1).reshape([batch])
 }
 
+/// One draw per dimension from Cat(softmax(logits)).
+///
+/// # Shapes
+/// - logits: [batch, dims, categories]
+/// - returns: [batch, dims], the drawn categories as floats
+pub fn sample_categorical(logits: Tensor<3>) -> Tensor<2> {
+    let [batch, dims, categories] = logits.dims();
+    // [batch, dims, K] -> [batch dims, K] -> one draw each [batch dims, 1] -> [batch, dims]
+    let probs = softmax(logits.reshape([batch * dims, categories]), 1);
+    probs.categorical(1).float().reshape([batch, dims])
+}
+
+/// The mean of Cat(softmax(logits)) over the categories 0..K-1: sum_k k p_k.
+///
+/// # Shapes
+/// - logits: [batch, dims, categories]
+/// - returns: [batch, dims]
+pub fn categorical_mean(logits: Tensor<3>) -> Tensor<2> {
+    let [batch, dims, categories] = logits.dims();
+    let values = Tensor::<1, Int>::arange(0..categories as i64, &logits.device())
+        .float()
+        .reshape([1, 1, categories]);
+    // [batch, dims, K] -> [batch, dims, 1] -> [batch, dims]
+    (softmax(logits, 2) * values)
+        .sum_dim(2)
+        .reshape([batch, dims])
+}
+
 /// log N(z; 0, I) summed over dimensions.
 ///
 /// log p(z) = -D/2 ln(2 pi) - 1/2 sum_d z_d^2
@@ -39,6 +67,42 @@ pub fn log_standard_normal(z: Tensor<2>) -> Tensor<1> {
     let log_norm = -0.5 * dims as f64 * (2.0 * PI).ln();
     // [batch, dims] -> [batch, 1] -> [batch]
     (z.powi_scalar(2).sum_dim(1) * -0.5 + log_norm).reshape([batch])
+}
+
+/// log N(z; mu, diag(exp(log_var))) summed over dimensions.
+///
+/// log p(z) = -D/2 ln(2 pi) - 1/2 sum_d [log_var_d + (z_d - mu_d)^2 / exp(log_var_d)]
+///
+/// # Shapes
+/// - z, mu, log_var: [batch, dims] (mu and log_var may broadcast from [1, dims])
+/// - returns: [batch]
+pub fn log_normal_diag(z: Tensor<2>, mu: Tensor<2>, log_var: Tensor<2>) -> Tensor<1> {
+    let [batch, dims] = z.dims();
+    let log_norm = -0.5 * dims as f64 * (2.0 * PI).ln();
+    let squared = (z - mu).powi_scalar(2) * log_var.clone().neg().exp();
+    // [batch, dims] -> [batch, 1] -> [batch]
+    ((log_var + squared).sum_dim(1) * -0.5 + log_norm).reshape([batch])
+}
+
+/// KL(N(mu_q, diag var_q) || N(mu_p, diag var_p)) in closed form, summed over dimensions.
+///
+/// KL = 1/2 sum_d [log var_p - log var_q + (var_q + (mu_q - mu_p)^2) / var_p - 1]
+///
+/// # Shapes
+/// - all: [batch, dims] (the p side may broadcast from [1, dims])
+/// - returns: [batch]
+pub fn kl_normal_diag(
+    mu_q: Tensor<2>,
+    log_var_q: Tensor<2>,
+    mu_p: Tensor<2>,
+    log_var_p: Tensor<2>,
+) -> Tensor<1> {
+    let [batch, _] = mu_q.dims();
+    let var_ratio = (log_var_q.clone() - log_var_p.clone()).exp();
+    let mean_term = (mu_q - mu_p).powi_scalar(2) * log_var_p.clone().neg().exp();
+    let kl = (log_var_p - log_var_q + var_ratio + mean_term - 1.0) * 0.5;
+    // [batch, dims] -> [batch, 1] -> [batch]
+    kl.sum_dim(1).reshape([batch])
 }
 
 /// log of the discretised logistic probability of integers, summed over dimensions.
@@ -78,12 +142,83 @@ mod tests {
     use burn::tensor::{Device, TensorData};
 
     #[test]
+    fn categorical_mean_and_samples() {
+        let device = Device::flex();
+        // One pixel with p = (1/4, 1/4, 1/2): mean 0/4 + 1/4 + 2/2 = 1.25; one certain pixel.
+        let logits = Tensor::<3>::from_data(
+            TensorData::new(vec![0.0, 0.0, 2f32.ln(), -50.0, 50.0, -50.0], [1, 2, 3]),
+            &device,
+        );
+        let mean = crate::data::to_host(categorical_mean(logits.clone()));
+        assert!(
+            (mean[0] - 1.25).abs() < 1e-5 && (mean[1] - 1.0).abs() < 1e-5,
+            "{mean:?}"
+        );
+        let draws = crate::data::to_host(sample_categorical(logits));
+        assert!(
+            draws[0] <= 2.0 && draws[0].fract() == 0.0 && draws[1] == 1.0,
+            "{draws:?}"
+        );
+    }
+
+    #[test]
     fn standard_normal_matches_the_formula() {
         let device = Device::flex();
         let z = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0, -2.0], [1, 3]), &device);
         let got: f32 = log_standard_normal(z).into_scalar();
         let expected = -1.5 * (2.0 * std::f32::consts::PI).ln() - 0.5 * 5.0;
         assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
+    }
+
+    #[test]
+    fn normal_log_density_matches_the_formula() {
+        let device = Device::flex();
+        let z = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, -1.0], [1, 2]), &device);
+        let mu = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, 0.0], [1, 2]), &device);
+        let log_var =
+            Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 2f32.ln()], [1, 2]), &device);
+        let got: f32 = log_normal_diag(z, mu, log_var).into_scalar();
+        // N(1; 0.5, 1) N(-1; 0, 2)
+        let two_pi = 2.0 * std::f32::consts::PI;
+        let expected = -0.5 * two_pi.ln() - 0.125 - 0.5 * (two_pi * 2.0).ln() - 0.25;
+        assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
+    }
+
+    #[test]
+    fn kl_closed_form_matches_a_monte_carlo_estimate() {
+        use rand::SeedableRng;
+        let device = Device::flex();
+        let tensor = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [1, 2]), &device);
+        let (mu_q, log_var_q) = (vec![0.3f32, -1.0], vec![-0.5f32, 0.4]);
+        let (mu_p, log_var_p) = (vec![0.0f32, 0.5], vec![0.2f32, -0.3]);
+        let closed: f32 = kl_normal_diag(
+            tensor(mu_q.clone()),
+            tensor(log_var_q.clone()),
+            tensor(mu_p.clone()),
+            tensor(log_var_p.clone()),
+        )
+        .into_scalar();
+        // E_q[log q(z) - log p(z)] from 200,000 draws of q.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let n = 200_000;
+        let draws: Vec<f32> = (0..n)
+            .flat_map(|_| {
+                (0..2)
+                    .map(|d| {
+                        let sd = (0.5 * log_var_q[d]).exp();
+                        mu_q[d] + sd * crate::data::standard_normal(&mut rng) as f32
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let z = Tensor::<2>::from_data(TensorData::new(draws, [n, 2]), &device);
+        let log_q = log_normal_diag(z.clone(), tensor(mu_q), tensor(log_var_q));
+        let log_p = log_normal_diag(z, tensor(mu_p), tensor(log_var_p));
+        let estimate: f32 = (log_q - log_p).mean().into_scalar();
+        assert!(
+            (closed - estimate).abs() < 0.01,
+            "closed {closed} vs MC {estimate}"
+        );
     }
 
     #[test]

@@ -34,6 +34,17 @@ pub const DIGITS_GRID: GridSpec = GridSpec {
     white: (DIGITS_LEVELS - 1) as f32,
 };
 
+/// Rows of `columns` images taken in turn from `first` and `second` (an original row, its
+/// reconstruction, the next original row, ...), for a grid with `columns` columns.
+pub fn alternate_rows(first: &[f32], second: &[f32], columns: usize, image_len: usize) -> Vec<f32> {
+    let row = columns * image_len;
+    first
+        .chunks(row)
+        .zip(second.chunks(row))
+        .flat_map(|(a, b)| a.iter().chain(b).copied())
+        .collect()
+}
+
 /// Arranges `images` (row-major, `side * side` values each) in a grid and writes a PNG.
 ///
 /// Values are mapped linearly from [`GridSpec::black`, `GridSpec::white`] to 0..255 and clamped.
@@ -81,6 +92,17 @@ pub fn render_grid(images: &[f32], spec: GridSpec) -> Result<GrayImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alternate_rows_interleave_whole_rows() {
+        // Images of one value each, two per row.
+        let first = [1.0, 2.0, 3.0, 4.0];
+        let second = [10.0, 20.0, 30.0, 40.0];
+        assert_eq!(
+            alternate_rows(&first, &second, 2, 1),
+            vec![1.0, 2.0, 10.0, 20.0, 3.0, 4.0, 30.0, 40.0]
+        );
+    }
 
     #[test]
     fn grid_upscales_each_pixel_to_a_square_and_maps_the_range() {

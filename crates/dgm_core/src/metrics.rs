@@ -5,6 +5,7 @@ use std::f64::consts::LN_2;
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{Split, to_host};
+use crate::distributions::log_sum_exp;
 
 /// Converts a negative log-likelihood in nats per example to bits per dimension.
 ///
@@ -55,6 +56,22 @@ pub fn split_mean(
         total.add(&to_host(per_example(split.rows(&indices, device))));
     }
     total.mean()
+}
+
+/// The importance-weighted log-likelihood estimate from K log-weights per example:
+///
+/// log p(x) ~ log (1/K) sum_k w_k = logsumexp_k log w_k - ln K,
+///
+/// with w_k = p(x, z_k) / q(z_k | x), z_k ~ q(z | x). A lower bound on log p(x) in expectation
+/// that tightens as K grows (Burda et al., 2016); K = 1 is the ELBO.
+///
+/// # Shapes
+/// - log_weights: [batch, K]
+/// - returns: [batch]
+pub fn importance_weighted_log_likelihood(log_weights: Tensor<2>) -> Tensor<1> {
+    let [batch, k] = log_weights.dims();
+    // [batch, K] -> [batch, 1] -> [batch]
+    (log_sum_exp(log_weights, 1) - (k as f64).ln()).reshape([batch])
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{relu, tanh};
+use burn::tensor::activation::{gelu, relu, sigmoid, tanh};
 use serde::{Deserialize, Serialize};
 
 /// Slope of the negative part of LeakyReLU (PyTorch's default).
@@ -17,6 +17,10 @@ pub enum Activation {
     Relu,
     LeakyRelu,
     Tanh,
+    /// x Phi(x), Phi the standard normal CDF.
+    Gelu,
+    /// x sigmoid(1.702 x), the sigmoid approximation of GELU.
+    SigmoidGelu,
 }
 
 impl Activation {
@@ -30,6 +34,8 @@ impl Activation {
             // backward goes through a slow masked select (a third of a RealNVP step on flex).
             Activation::LeakyRelu => x.clone() * LEAKY_SLOPE + relu(x) * (1.0 - LEAKY_SLOPE),
             Activation::Tanh => tanh(x),
+            Activation::Gelu => gelu(x),
+            Activation::SigmoidGelu => x.clone() * sigmoid(x * 1.702),
         }
     }
 }
@@ -169,6 +175,22 @@ mod tests {
             .grad(&grads)
             .expect("the last layer's weight is trained");
         assert!(crate::data::to_host(grad).iter().any(|&g| g != 0.0));
+    }
+
+    #[test]
+    fn the_two_gelus_agree_where_they_should() {
+        let device = Device::flex();
+        let x = Tensor::<1>::from_data(
+            burn::tensor::TensorData::new(vec![-3.0f32, -1.0, 0.0, 1.0, 3.0], [5]),
+            &device,
+        );
+        let exact = crate::data::to_host(Activation::Gelu.apply(x.clone()));
+        let approx = crate::data::to_host(Activation::SigmoidGelu.apply(x));
+        // GELU(1) = Phi(1) = 0.8413; the approximation is within a few hundredths everywhere.
+        assert!((exact[3] - 0.8413).abs() < 1e-3, "{exact:?}");
+        for (e, a) in exact.iter().zip(&approx) {
+            assert!((e - a).abs() < 0.03, "{exact:?} vs {approx:?}");
+        }
     }
 
     #[test]

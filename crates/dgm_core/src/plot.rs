@@ -183,3 +183,95 @@ pub fn scatter_panels(
     root.present().map_err(draw)?;
     Ok(())
 }
+
+/// Ten distinguishable colours, one per digit class.
+pub const CLASS_COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// A 2-D density drawn as filled contours (eight bands of equal height between 0 and its
+/// maximum, darker where it is higher) with labelled points on top, coloured by class; the
+/// points go to the same path with the extension `.csv` as `x,y,label` rows.
+///
+/// `log_density` holds `resolution x resolution` values on the square [-extent, extent]^2,
+/// row by row from the bottom (y = -extent) and, within a row, from the left.
+pub fn density_with_points(
+    path: &std::path::Path,
+    title: &str,
+    log_density: &[f64],
+    resolution: usize,
+    extent: f64,
+    points: &[(f64, f64, u8)],
+) -> Result<()> {
+    register_font();
+    let mut csv = String::from("x,y,label\n");
+    for (x, y, label) in points {
+        writeln!(csv, "{x},{y},{label}")?;
+    }
+    std::fs::write(path.with_extension("csv"), csv)?;
+
+    let root = BitMapBackend::new(path, (700, 760)).into_drawing_area();
+    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
+    root.fill(&WHITE).map_err(draw)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(-extent..extent, -extent..extent)
+        .map_err(draw)?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(draw)?;
+    let max = log_density
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    let cell = 2.0 * extent / resolution as f64;
+    chart
+        .draw_series(log_density.iter().enumerate().map(|(i, &log_p)| {
+            let (row, col) = (i / resolution, i % resolution);
+            let (x, y) = (-extent + col as f64 * cell, -extent + row as f64 * cell);
+            // The band of p / max p in eighths: 0 (white) .. 7 (darkest).
+            let band = ((log_p - max).exp() * 8.0).floor().min(7.0);
+            let shade = (255.0 - band * 22.0) as u8;
+            Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                RGBColor(shade, shade, 255).filled(),
+            )
+        }))
+        .map_err(draw)?;
+    for (label, colour) in CLASS_COLOURS.iter().enumerate() {
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .filter(|p| p.2 as usize == label)
+                    .map(|&(x, y, _)| Circle::new((x, y), 3, colour.filled())),
+            )
+            .map_err(draw)?
+            .label(label.to_string())
+            .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(draw)?;
+    root.present().map_err(draw)?;
+    Ok(())
+}

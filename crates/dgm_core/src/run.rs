@@ -111,6 +111,8 @@ const CONFIG: &str = "config.json";
 pub struct RunContext {
     pub chapter: &'static str,
     pub model: &'static str,
+    /// The words after `--` that select the model (`idf`, `priors --prior mog`).
+    pub command: &'static str,
     /// "quick" or "full".
     pub mode: &'static str,
     pub seed: u64,
@@ -138,6 +140,7 @@ impl RunContext {
         Ok(RunContext {
             chapter,
             model,
+            command: model,
             mode: args.mode(),
             seed: args.seed,
             backend: args.backend,
@@ -146,6 +149,11 @@ impl RunContext {
             custom_out: args.out.is_some(),
             report_path,
         })
+    }
+
+    /// The same context for a model selected by other words than its name (see `command`).
+    pub fn with_command(self, command: &'static str) -> RunContext {
+        RunContext { command, ..self }
     }
 
     /// The command that trains this model in this mode (for "train first" messages).
@@ -158,7 +166,7 @@ impl RunContext {
         };
         format!(
             "cargo run --release -p {} -- {}{quick}{out}",
-            self.chapter, self.model
+            self.chapter, self.command
         )
     }
 

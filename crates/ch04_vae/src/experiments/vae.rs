@@ -1,0 +1,265 @@
+//! A VAE on the digits from start to report: the book's `vae` (L = 16, standard normal prior)
+//! and the prior experiment `priors --prior <kind>` (L = 2).
+
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use burn::prelude::*;
+use dgm_core::cli::{ModelCommand, Preset};
+use dgm_core::data::{Digits, Split, to_host};
+use dgm_core::experiment::{
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, Trainer, reload, save_real_digits, time_seconds,
+    time_training, write_digit_samples,
+};
+use dgm_core::images::{DIGITS_GRID, save_grid};
+use dgm_core::metrics::{bits_per_dim, split_mean};
+use dgm_core::optim::AdamaxConfig;
+use dgm_core::report::Report;
+use dgm_core::run::RunContext;
+use dgm_core::train::FitSettings;
+
+use super::pictures::{save_interpolation, save_latent_map, save_reconstructions};
+use crate::config::{PriorKind, VaeConfig};
+use crate::vae::Vae;
+
+/// Images per batch of the importance-weighted estimate (each is repeated K times).
+const IW_BATCH: usize = 8;
+
+/// Adamax with the config's learning rate and batch size.
+fn trainer(config: &VaeConfig, ctx: &RunContext) -> Trainer {
+    let adamax = AdamaxConfig::new().init();
+    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+}
+
+/// A latent-variable model evaluated by its ELBO and by importance weighting (chapter 5's
+/// hierarchical VAE is one too).
+pub trait VariationalBound {
+    /// One-sample ELBO per image.
+    fn elbo(&self, x: Tensor<2>) -> Tensor<1>;
+    /// The importance-weighted estimate of log p(x) with `k` samples per image.
+    fn iw_log_likelihood(&self, x: Tensor<2>, k: usize) -> Tensor<1>;
+}
+
+impl VariationalBound for Vae {
+    fn elbo(&self, x: Tensor<2>) -> Tensor<1> {
+        Vae::elbo(self, x)
+    }
+
+    fn iw_log_likelihood(&self, x: Tensor<2>, k: usize) -> Tensor<1> {
+        Vae::iw_log_likelihood(self, x, k)
+    }
+}
+
+/// -ELBO averaged over a split (one sample of z per image, as in the book): an upper bound on
+/// the NLL, nats per image.
+pub fn neg_elbo(
+    model: &impl VariationalBound,
+    split: &Split,
+    batch_size: usize,
+    device: &Device,
+) -> f64 {
+    split_mean(split, batch_size, device, |x| model.elbo(x).neg())
+}
+
+/// The importance-weighted NLL estimate with `k` samples per image, averaged over a split.
+pub fn nll_iw(model: &impl VariationalBound, split: &Split, k: usize, device: &Device) -> f64 {
+    split_mean(split, IW_BATCH, device, |x| {
+        model.iw_log_likelihood(x, k).neg()
+    })
+}
+
+/// Trains with early stopping on the validation -ELBO, evaluates the best model on the test
+/// split, draws samples and pictures, and writes every output of the run.
+pub fn train_and_report(config: &VaeConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
+    let run = Run::start(ctx, config)?;
+    save_real_digits(&run.dir, &digits.test, &ctx.device)?;
+    let mut trainer = trainer(config, ctx);
+    let model = Vae::new(config, trainer.device());
+    let parameters = model.num_params();
+    let settings = FitSettings {
+        max_epochs: config.max_epochs,
+        patience: config.patience,
+        val_name: "val_neg_elbo",
+    };
+    let fitted = run.fit(
+        model,
+        &mut trainer,
+        &digits.train,
+        &settings,
+        |model, x| model.loss(x),
+        |model| neg_elbo(&model.valid(), &digits.val, config.batch_size, &ctx.device),
+    )?;
+
+    let best = fitted.best_model.valid();
+    let test_neg_elbo = neg_elbo(&best, &digits.test, config.batch_size, &ctx.device);
+    let test_nll_iw = nll_iw(&best, &digits.test, config.iw_samples, &ctx.device);
+    let samples = best.sample(GRID_IMAGES, config.latent, &ctx.device);
+    save_grid(&run.dir.path("samples.png"), &to_host(samples), DIGITS_GRID)?;
+    save_reconstructions(
+        &run.dir.path("reconstructions.png"),
+        &best,
+        &digits.test,
+        &ctx.device,
+    )?;
+    save_interpolation(
+        &run.dir.path("interpolation.png"),
+        &best,
+        &digits.test,
+        &ctx.device,
+    )?;
+    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
+    artifacts.extend([
+        ("reconstructions", "reconstructions.png"),
+        ("interpolation", "interpolation.png"),
+    ]);
+    if config.latent == 2 {
+        save_latent_map(
+            &run.dir.path("latent.png"),
+            &best,
+            &digits.test,
+            &ctx.device,
+        )?;
+        artifacts.extend([("latent", "latent.png"), ("latent_csv", "latent.csv")]);
+    }
+    let metrics = [
+        ("test_neg_elbo", test_neg_elbo),
+        ("test_nll_iw", test_nll_iw),
+        ("test_bpd", bits_per_dim(test_nll_iw, config.dim)),
+    ];
+    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
+}
+
+/// Reloads the best checkpoint of a finished run and draws `n` new images.
+fn sample_from_checkpoint(
+    ctx: &RunContext,
+    n: usize,
+    grid: Option<PathBuf>,
+    samples_out: Option<&Path>,
+) -> Result<PathBuf> {
+    let (run, config, model) = reload(ctx, Vae::new)?;
+    let config: VaeConfig = config;
+    let samples = to_host(model.sample(n, config.latent, &ctx.device));
+    write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
+}
+
+/// Times `passes` training passes (no validation) and one sample grid.
+fn bench(config: &VaeConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+    let digits = Digits::load()?;
+    let mut trainer = trainer(config, ctx);
+    let model = Vae::new(config, trainer.device());
+    let (model, s_per_epoch) =
+        time_training(model, &mut trainer, &digits.train, passes, |model, x| {
+            model.loss(x)
+        })?;
+    let sample_seconds = time_seconds(|| {
+        to_host(
+            model
+                .valid()
+                .sample(GRID_IMAGES, config.latent, &ctx.device),
+        );
+    });
+    Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+}
+
+/// The book's VAE on the command line.
+pub struct VaeCommand;
+
+impl ModelCommand for VaeCommand {
+    const MODEL: &'static str = "vae";
+    type Config = VaeConfig;
+
+    fn train(config: &VaeConfig, ctx: &RunContext) -> Result<Report> {
+        train_and_report(config, &Digits::load()?, ctx)
+    }
+
+    fn sample(
+        ctx: &RunContext,
+        n: usize,
+        grid: Option<PathBuf>,
+        samples_out: Option<&Path>,
+    ) -> Result<PathBuf> {
+        sample_from_checkpoint(ctx, n, grid, samples_out)
+    }
+
+    fn bench(config: &VaeConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        bench(config, ctx, passes)
+    }
+}
+
+/// Which prior a `priors` run uses, and the names it goes by.
+pub trait PriorChoice {
+    const KIND: PriorKind;
+    /// The run's name in paths and reports.
+    const MODEL: &'static str;
+    /// The words that select it.
+    const COMMAND: &'static str;
+}
+
+/// The 2-D VAE with the prior `P` on the command line.
+pub struct PriorsCommand<P>(PhantomData<P>);
+
+impl<P: PriorChoice> ModelCommand for PriorsCommand<P> {
+    const MODEL: &'static str = P::MODEL;
+    const COMMAND: &'static str = P::COMMAND;
+    type Config = VaeConfig;
+
+    fn preset(quick: bool) -> VaeConfig {
+        let config = if quick {
+            VaeConfig::quick()
+        } else {
+            VaeConfig::full()
+        };
+        config.with_prior(P::KIND)
+    }
+
+    fn train(config: &VaeConfig, ctx: &RunContext) -> Result<Report> {
+        train_and_report(config, &Digits::load()?, ctx)
+    }
+
+    fn sample(
+        ctx: &RunContext,
+        n: usize,
+        grid: Option<PathBuf>,
+        samples_out: Option<&Path>,
+    ) -> Result<PathBuf> {
+        sample_from_checkpoint(ctx, n, grid, samples_out)
+    }
+
+    fn bench(config: &VaeConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        bench(config, ctx, passes)
+    }
+}
+
+/// N(0, I) in two dimensions.
+pub struct Standard;
+/// A mixture of Gaussians.
+pub struct Mog;
+/// The VampPrior.
+pub struct Vampprior;
+/// A RealNVP prior.
+pub struct Flow;
+
+impl PriorChoice for Standard {
+    const KIND: PriorKind = PriorKind::Standard;
+    const MODEL: &'static str = "priors-standard";
+    const COMMAND: &'static str = "priors --prior standard";
+}
+
+impl PriorChoice for Mog {
+    const KIND: PriorKind = PriorKind::Mog;
+    const MODEL: &'static str = "priors-mog";
+    const COMMAND: &'static str = "priors --prior mog";
+}
+
+impl PriorChoice for Vampprior {
+    const KIND: PriorKind = PriorKind::Vampprior;
+    const MODEL: &'static str = "priors-vampprior";
+    const COMMAND: &'static str = "priors --prior vampprior";
+}
+
+impl PriorChoice for Flow {
+    const KIND: PriorKind = PriorKind::Flow;
+    const MODEL: &'static str = "priors-flow";
+    const COMMAND: &'static str = "priors --prior flow";
+}

@@ -1,0 +1,173 @@
+//! The variational auto-encoder (Kingma and Welling, 2014; Rezende et al., 2014) with the
+//! book's categorical decoder: an encoder q(z | x), a decoder p(x | z), a prior p(z), trained by
+//! maximising the evidence lower bound
+//!
+//! ELBO(x) = E_q[log p(x | z)] - KL(q(z | x) || p(z)) <= log p(x).
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use dgm_core::distributions::{
+    categorical_mean, log_categorical, log_normal_diag, sample_categorical,
+};
+use dgm_core::metrics::importance_weighted_log_likelihood;
+use dgm_core::nn::{Activation, Init, Mlp};
+
+use crate::config::VaeConfig;
+use crate::prior::{Prior, gaussian_params};
+
+// ANCHOR: model
+/// Encoder MLP D -> M -> M -> 2L (means and log-variances of q(z | x)), decoder MLP
+/// L -> M -> M -> D K (the logits of a K-way categorical per pixel), and a prior.
+#[derive(Module, Debug)]
+pub struct Vae {
+    encoder: Mlp,
+    decoder: Mlp,
+    prior: Prior,
+    /// K: values a pixel can take.
+    levels: usize,
+}
+
+impl Vae {
+    pub fn new(config: &VaeConfig, device: &Device) -> Vae {
+        let (d, m, l) = (config.dim, config.hidden, config.latent);
+        let (leaky, identity) = (Activation::LeakyRelu, Activation::Identity);
+        Vae {
+            encoder: Mlp::new(&[d, m, m, 2 * l], leaky, identity, Init::PyTorch, device),
+            decoder: Mlp::new(
+                &[l, m, m, d * config.levels],
+                leaky,
+                identity,
+                Init::PyTorch,
+                device,
+            ),
+            prior: Prior::new(config, device),
+            levels: config.levels,
+        }
+    }
+
+    /// q(z | x) = N(mu(x), diag exp(log_var(x))). The raw pixel values 0..16 are the input.
+    ///
+    /// # Shapes
+    /// - x: [batch, D]
+    /// - returns: ([batch, L], [batch, L])
+    pub fn encode(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        gaussian_params(&self.encoder, x)
+    }
+
+    /// The logits of p(x_d | z) for every pixel.
+    ///
+    /// # Shapes
+    /// - z: [batch, L]
+    /// - returns: [batch, D, K]
+    pub fn decode(&self, z: Tensor<2>) -> Tensor<3> {
+        let h = self.decoder.forward(z);
+        let [batch, dk] = h.dims();
+        // [batch, D K] -> [batch, D, K]
+        h.reshape([batch, dk / self.levels, self.levels])
+    }
+
+    /// log p(x | z) = sum_d log Cat(x_d | softmax(logits_d(z))).
+    ///
+    /// # Shapes
+    /// - x: [batch, D]; z: [batch, L]
+    /// - returns: [batch]
+    pub fn log_likelihood(&self, x: Tensor<2>, z: Tensor<2>) -> Tensor<1> {
+        log_categorical(x.int(), self.decode(z))
+    }
+
+    /// log p(z) under the model's prior.
+    ///
+    /// # Shapes
+    /// - z: [batch, L]
+    /// - returns: [batch]
+    pub fn log_prior(&self, z: Tensor<2>) -> Tensor<1> {
+        self.prior.log_prob(z, &self.encoder)
+    }
+}
+// ANCHOR_END: model
+
+// ANCHOR: elbo
+/// z = mu + sigma * eps with eps ~ N(0, I): a sample of q(z | x) that is a differentiable
+/// function of mu and log_var (the reparameterisation trick).
+pub fn reparameterise(mu: Tensor<2>, log_var: Tensor<2>) -> Tensor<2> {
+    let eps = Tensor::random(mu.dims(), Distribution::Normal(0.0, 1.0), &mu.device());
+    mu + (log_var * 0.5).exp() * eps
+}
+
+impl Vae {
+    /// The ELBO with one sample z ~ q(z | x), as in the book:
+    ///
+    /// ELBO = log p(x | z) - [log q(z | x) - log p(z)],
+    ///
+    /// the bracket being a one-sample estimate of KL(q || p) that works for any prior.
+    ///
+    /// # Shapes
+    /// - x: [batch, D]
+    /// - returns: [batch]
+    pub fn elbo(&self, x: Tensor<2>) -> Tensor<1> {
+        let (mu, log_var) = self.encode(x.clone());
+        let z = reparameterise(mu.clone(), log_var.clone());
+        let reconstruction = self.log_likelihood(x, z.clone());
+        let kl = log_normal_diag(z.clone(), mu, log_var) - self.log_prior(z);
+        reconstruction - kl
+    }
+
+    /// The training loss: the batch mean of -ELBO.
+    pub fn loss(&self, x: Tensor<2>) -> Tensor<1> {
+        self.elbo(x).neg().mean()
+    }
+}
+// ANCHOR_END: elbo
+
+// ANCHOR: iw
+impl Vae {
+    /// The importance-weighted estimate of log p(x) with K samples z_k ~ q(z | x):
+    ///
+    /// log p(x) ~ log 1/K sum_k p(x | z_k) p(z_k) / q(z_k | x).
+    ///
+    /// # Shapes
+    /// - x: [batch, D]
+    /// - returns: [batch]
+    pub fn iw_log_likelihood(&self, x: Tensor<2>, k: usize) -> Tensor<1> {
+        let [batch, dim] = x.dims();
+        let (mu, log_var) = self.encode(x.clone());
+        let [_, latent] = mu.dims();
+        // Every image and its posterior K times: [batch, .] -> [batch, K, .] -> [batch K, .]
+        let repeat = |t: Tensor<2>, width: usize| {
+            t.unsqueeze_dim::<3>(1)
+                .repeat_dim(1, k)
+                .reshape([batch * k, width])
+        };
+        let (x, mu, log_var) = (repeat(x, dim), repeat(mu, latent), repeat(log_var, latent));
+        let z = reparameterise(mu.clone(), log_var.clone());
+        let log_w = self.log_likelihood(x, z.clone()) + self.log_prior(z.clone())
+            - log_normal_diag(z, mu, log_var);
+        // [batch K] -> [batch, K]
+        importance_weighted_log_likelihood(log_w.reshape([batch, k]))
+    }
+}
+// ANCHOR_END: iw
+
+// ANCHOR: sample
+impl Vae {
+    /// x ~ p(x | z) with z ~ p(z): a prior draw, then every pixel from its categorical.
+    ///
+    /// # Shapes
+    /// - returns: [n, D], values 0..K-1 as floats
+    pub fn sample(&self, n: usize, latent: usize, device: &Device) -> Tensor<2> {
+        let z = self.prior.sample(n, latent, &self.encoder, device);
+        let logits = self.decode(z);
+        sample_categorical(logits)
+    }
+
+    /// The expected pixel values E[x | z] = sum_k k p(x_d = k | z): the decoder's picture of z,
+    /// without the noise of sampling.
+    ///
+    /// # Shapes
+    /// - z: [n, L]
+    /// - returns: [n, D]
+    pub fn mean_image(&self, z: Tensor<2>) -> Tensor<2> {
+        categorical_mean(self.decode(z))
+    }
+}
+// ANCHOR_END: sample
