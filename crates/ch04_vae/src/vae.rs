@@ -25,6 +25,8 @@ pub struct Vae {
     prior: Prior,
     /// K: values a pixel can take.
     levels: usize,
+    /// L: dimensions of z.
+    latent: usize,
 }
 
 impl Vae {
@@ -42,6 +44,7 @@ impl Vae {
             ),
             prior: Prior::new(config, device),
             levels: config.levels,
+            latent: l,
         }
     }
 
@@ -154,8 +157,8 @@ impl Vae {
     ///
     /// # Shapes
     /// - returns: [n, D], values 0..K-1 as floats
-    pub fn sample(&self, n: usize, latent: usize, device: &Device) -> Tensor<2> {
-        let z = self.prior.sample(n, latent, &self.encoder, device);
+    pub fn sample(&self, n: usize, device: &Device) -> Tensor<2> {
+        let z = self.prior.sample(n, self.latent, &self.encoder, device);
         let logits = self.decode(z);
         sample_categorical(logits)
     }

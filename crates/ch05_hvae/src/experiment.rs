@@ -5,20 +5,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use burn::prelude::*;
-use ch04_vae::experiments::pictures::{Autoencoder, save_interpolation, save_reconstructions};
-use ch04_vae::experiments::vae::{VariationalBound, neg_elbo, nll_iw};
+use ch04_vae::experiments::pictures::Autoencoder;
+use ch04_vae::experiments::vae::{LatentModel, Schedule, VariationalBound, train_and_evaluate};
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, Trainer, reload, save_real_digits, time_seconds,
-    time_training, write_digit_samples,
+    Bench, GRID_IMAGES, Trainer, reload, time_seconds, time_training, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
-use dgm_core::metrics::bits_per_dim;
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
-use dgm_core::train::FitSettings;
 
 use crate::config::HvaeConfig;
 use crate::hvae::Hvae;
@@ -47,62 +43,42 @@ impl Autoencoder for Hvae {
     }
 }
 
-/// Adamax with the config's learning rate and batch size.
-fn trainer(config: &HvaeConfig, ctx: &RunContext) -> Trainer {
-    let adamax = AdamaxConfig::new().init();
-    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+impl LatentModel for Hvae {
+    fn parameters(&self) -> usize {
+        Hvae::parameters(self)
+    }
+
+    fn generate(&self, n: usize, device: &Device) -> Tensor<2> {
+        self.sample(n, device)
+    }
+}
+
+impl From<&HvaeConfig> for Schedule {
+    fn from(config: &HvaeConfig) -> Schedule {
+        Schedule {
+            batch_size: config.batch_size,
+            learning_rate: config.learning_rate,
+            max_epochs: config.max_epochs,
+            patience: config.patience,
+            iw_samples: config.iw_samples,
+        }
+    }
 }
 
 /// Trains with early stopping on the validation -ELBO, evaluates the best model (BatchNorm
-/// with its running statistics) on the test split, and writes every output of the run.
+/// with its running statistics) on the test split, and writes every output of the run
+/// (chapter 4's experiment, with this model).
 pub fn train_and_report(config: &HvaeConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
-    let run = Run::start(ctx, config)?;
-    save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-    let mut trainer = trainer(config, ctx);
-    let model = Hvae::new(config, trainer.device());
-    let parameters = model.parameters();
-    let settings = FitSettings {
-        max_epochs: config.max_epochs,
-        patience: config.patience,
-        val_name: "val_neg_elbo",
-    };
-    let fitted = run.fit(
-        model,
-        &mut trainer,
-        &digits.train,
-        &settings,
-        |model, x| model.loss(x),
-        |model| neg_elbo(&model.valid(), &digits.val, config.batch_size, &ctx.device),
-    )?;
-
-    let best = fitted.best_model.valid();
-    let test_neg_elbo = neg_elbo(&best, &digits.test, config.batch_size, &ctx.device);
-    let test_nll_iw = nll_iw(&best, &digits.test, config.iw_samples, &ctx.device);
-    let samples = best.sample(GRID_IMAGES, config.latent, &ctx.device);
-    save_grid(&run.dir.path("samples.png"), &to_host(samples), DIGITS_GRID)?;
-    save_reconstructions(
-        &run.dir.path("reconstructions.png"),
-        &best,
-        &digits.test,
-        &ctx.device,
-    )?;
-    save_interpolation(
-        &run.dir.path("interpolation.png"),
-        &best,
-        &digits.test,
-        &ctx.device,
-    )?;
-    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
-    artifacts.extend([
-        ("reconstructions", "reconstructions.png"),
-        ("interpolation", "interpolation.png"),
-    ]);
-    let metrics = [
-        ("test_neg_elbo", test_neg_elbo),
-        ("test_nll_iw", test_nll_iw),
-        ("test_bpd", bits_per_dim(test_nll_iw, config.dim)),
-    ];
-    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
+    let build = |device: &Device| Hvae::new(config, device);
+    let done = train_and_evaluate(build, &Schedule::from(config), config, digits, ctx)?;
+    done.run.finish(
+        ctx,
+        &done.fitted,
+        done.parameters,
+        config,
+        &done.metrics,
+        &done.artifacts,
+    )
 }
 
 /// The hierarchical VAE on the command line.
@@ -125,25 +101,22 @@ impl ModelCommand for HvaeCommand {
     ) -> Result<PathBuf> {
         let (run, config, model) = reload(ctx, Hvae::new)?;
         let config: HvaeConfig = config;
-        let samples = to_host(model.sample(n, config.latent, &ctx.device));
+        let samples = to_host(model.sample(n, &ctx.device));
         write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
     }
 
     /// Times `passes` training passes (no validation) and one sample grid.
     fn bench(config: &HvaeConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
         let digits = Digits::load()?;
-        let mut trainer = trainer(config, ctx);
+        let adamax = AdamaxConfig::new().init();
+        let mut trainer = Trainer::new(adamax, config.learning_rate, config.batch_size, ctx);
         let model = Hvae::new(config, trainer.device());
         let (model, s_per_epoch) =
             time_training(model, &mut trainer, &digits.train, passes, |model, x| {
                 model.loss(x)
             })?;
         let sample_seconds = time_seconds(|| {
-            to_host(
-                model
-                    .valid()
-                    .sample(GRID_IMAGES, config.latent, &ctx.device),
-            );
+            to_host(model.valid().sample(GRID_IMAGES, &ctx.device));
         });
         Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
     }

@@ -99,6 +99,8 @@ pub struct Hvae {
     x_net: Net,
     /// K: values a pixel can take.
     levels: usize,
+    /// L: dimensions of z_2.
+    latent: usize,
 }
 
 /// One pass of inference: the sampled latents and every distribution's parameters.
@@ -128,6 +130,7 @@ impl Hvae {
             z1_net: Net::new(&[l, m, 4 * l], id, device),
             x_net: Net::new(&[2 * l, m, m, d * k], id, device),
             levels: k,
+            latent: l,
         }
     }
 
@@ -260,8 +263,8 @@ impl Hvae {
     ///
     /// # Shapes
     /// - returns: [n, D], values 0..K-1 as floats
-    pub fn sample(&self, n: usize, latent: usize, device: &Device) -> Tensor<2> {
-        let z2 = Tensor::random([n, latent], Distribution::Normal(0.0, 1.0), device);
+    pub fn sample(&self, n: usize, device: &Device) -> Tensor<2> {
+        let z2 = Tensor::random([n, self.latent], Distribution::Normal(0.0, 1.0), device);
         let (mu1, log_var1) = halves(self.z1_net.forward(z2));
         let logits = self.decode(reparameterise(mu1, log_var1));
         sample_categorical(logits)

@@ -17,9 +17,10 @@ use dgm_core::metrics::{bits_per_dim, split_mean};
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
-use dgm_core::train::FitSettings;
+use dgm_core::train::{FitSettings, Fitted};
+use serde::Serialize;
 
-use super::pictures::{save_interpolation, save_latent_map, save_reconstructions};
+use super::pictures::{Autoencoder, save_interpolation, save_latent_map, save_reconstructions};
 use crate::config::{PriorKind, VaeConfig};
 use crate::vae::Vae;
 
@@ -69,65 +70,148 @@ pub fn nll_iw(model: &impl VariationalBound, split: &Split, k: usize, device: &D
     })
 }
 
-/// Trains with early stopping on the validation -ELBO, evaluates the best model on the test
-/// split, draws samples and pictures, and writes every output of the run.
-pub fn train_and_report(config: &VaeConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
+/// What this chapter's experiment needs from a latent-variable model, besides its bound and
+/// its pictures (chapter 5's hierarchical VAE runs through it too).
+pub trait LatentModel: Module + Clone + VariationalBound + Autoencoder {
+    /// The trained parameters.
+    fn parameters(&self) -> usize;
+    /// n images drawn from the model.
+    ///
+    /// # Shapes
+    /// - returns: [n, D]
+    fn generate(&self, n: usize, device: &Device) -> Tensor<2>;
+}
+
+impl LatentModel for Vae {
+    fn parameters(&self) -> usize {
+        self.num_params()
+    }
+
+    fn generate(&self, n: usize, device: &Device) -> Tensor<2> {
+        self.sample(n, device)
+    }
+}
+
+/// How a latent-variable model is trained and evaluated: the book's protocol.
+pub struct Schedule {
+    pub batch_size: usize,
+    /// Adamax learning rate.
+    pub learning_rate: f64,
+    pub max_epochs: usize,
+    pub patience: usize,
+    /// Importance samples per test image.
+    pub iw_samples: usize,
+}
+
+impl From<&VaeConfig> for Schedule {
+    fn from(config: &VaeConfig) -> Schedule {
+        Schedule {
+            batch_size: config.batch_size,
+            learning_rate: config.learning_rate,
+            max_epochs: config.max_epochs,
+            patience: config.patience,
+            iw_samples: config.iw_samples,
+        }
+    }
+}
+
+/// A trained and evaluated run whose report is not written yet.
+pub struct Evaluated<M> {
+    pub run: Run,
+    pub fitted: Fitted<M>,
+    /// The best model, for inference.
+    pub best: M,
+    pub parameters: usize,
+    pub metrics: Vec<(&'static str, f64)>,
+    pub artifacts: Vec<(&'static str, &'static str)>,
+}
+
+// ANCHOR: train
+/// Trains the model `build` makes with early stopping on the validation -ELBO, then evaluates
+/// the best one on the test split (-ELBO, the importance-weighted NLL) and draws its samples,
+/// reconstructions and interpolations.
+pub fn train_and_evaluate<M: LatentModel>(
+    build: impl FnOnce(&Device) -> M,
+    schedule: &Schedule,
+    config: &impl Serialize,
+    digits: &Digits,
+    ctx: &RunContext,
+) -> Result<Evaluated<M>> {
     let run = Run::start(ctx, config)?;
     save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-    let mut trainer = trainer(config, ctx);
-    let model = Vae::new(config, trainer.device());
-    let parameters = model.num_params();
+    let adamax = AdamaxConfig::new().init();
+    let mut trainer = Trainer::new(adamax, schedule.learning_rate, schedule.batch_size, ctx);
+    let model = build(trainer.device());
+    let parameters = model.parameters();
     let settings = FitSettings {
-        max_epochs: config.max_epochs,
-        patience: config.patience,
+        max_epochs: schedule.max_epochs,
+        patience: schedule.patience,
         val_name: "val_neg_elbo",
     };
+    let batch = schedule.batch_size;
     let fitted = run.fit(
         model,
         &mut trainer,
         &digits.train,
         &settings,
-        |model, x| model.loss(x),
-        |model| neg_elbo(&model.valid(), &digits.val, config.batch_size, &ctx.device),
+        |model, x| model.elbo(x).neg().mean(),
+        |model| neg_elbo(&model.valid(), &digits.val, batch, &ctx.device),
     )?;
 
-    let best = fitted.best_model.valid();
-    let test_neg_elbo = neg_elbo(&best, &digits.test, config.batch_size, &ctx.device);
-    let test_nll_iw = nll_iw(&best, &digits.test, config.iw_samples, &ctx.device);
-    let samples = best.sample(GRID_IMAGES, config.latent, &ctx.device);
-    save_grid(&run.dir.path("samples.png"), &to_host(samples), DIGITS_GRID)?;
+    let best = fitted.best_model.clone().valid();
+    let test_neg_elbo = neg_elbo(&best, &digits.test, batch, &ctx.device);
+    let test_nll_iw = nll_iw(&best, &digits.test, schedule.iw_samples, &ctx.device);
+    let samples = to_host(best.generate(GRID_IMAGES, &ctx.device));
+    save_grid(&run.dir.path("samples.png"), &samples, DIGITS_GRID)?;
+    let path = |name| run.dir.path(name);
     save_reconstructions(
-        &run.dir.path("reconstructions.png"),
+        &path("reconstructions.png"),
         &best,
         &digits.test,
         &ctx.device,
     )?;
-    save_interpolation(
-        &run.dir.path("interpolation.png"),
-        &best,
-        &digits.test,
-        &ctx.device,
-    )?;
+    save_interpolation(&path("interpolation.png"), &best, &digits.test, &ctx.device)?;
     let mut artifacts = DIGIT_ARTIFACTS.to_vec();
     artifacts.extend([
         ("reconstructions", "reconstructions.png"),
         ("interpolation", "interpolation.png"),
     ]);
-    if config.latent == 2 {
-        save_latent_map(
-            &run.dir.path("latent.png"),
-            &best,
-            &digits.test,
-            &ctx.device,
-        )?;
-        artifacts.extend([("latent", "latent.png"), ("latent_csv", "latent.csv")]);
-    }
-    let metrics = [
+    let dim = digits.test.dim;
+    let metrics = vec![
         ("test_neg_elbo", test_neg_elbo),
         ("test_nll_iw", test_nll_iw),
-        ("test_bpd", bits_per_dim(test_nll_iw, config.dim)),
+        ("test_bpd", bits_per_dim(test_nll_iw, dim)),
     ];
-    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
+    Ok(Evaluated {
+        run,
+        fitted,
+        best,
+        parameters,
+        metrics,
+        artifacts,
+    })
+}
+// ANCHOR_END: train
+
+/// Trains and evaluates a VAE, draws the latent map when z is 2-D, and writes every output of
+/// the run. Returns the report it wrote.
+pub fn train_and_report(config: &VaeConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
+    let build = |device: &Device| Vae::new(config, device);
+    let mut done = train_and_evaluate(build, &Schedule::from(config), config, digits, ctx)?;
+    if config.latent == 2 {
+        let path = done.run.dir.path("latent.png");
+        save_latent_map(&path, &done.best, &digits.test, &ctx.device)?;
+        done.artifacts
+            .extend([("latent", "latent.png"), ("latent_csv", "latent.csv")]);
+    }
+    done.run.finish(
+        ctx,
+        &done.fitted,
+        done.parameters,
+        config,
+        &done.metrics,
+        &done.artifacts,
+    )
 }
 
 /// Reloads the best checkpoint of a finished run and draws `n` new images.
@@ -139,7 +223,7 @@ fn sample_from_checkpoint(
 ) -> Result<PathBuf> {
     let (run, config, model) = reload(ctx, Vae::new)?;
     let config: VaeConfig = config;
-    let samples = to_host(model.sample(n, config.latent, &ctx.device));
+    let samples = to_host(model.sample(n, &ctx.device));
     write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
 }
 
@@ -153,11 +237,7 @@ fn bench(config: &VaeConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
             model.loss(x)
         })?;
     let sample_seconds = time_seconds(|| {
-        to_host(
-            model
-                .valid()
-                .sample(GRID_IMAGES, config.latent, &ctx.device),
-        );
+        to_host(model.valid().sample(GRID_IMAGES, &ctx.device));
     });
     Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
 }
