@@ -8,8 +8,8 @@ use burn::prelude::*;
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, Trainer, reload, save_real_digits, time_seconds,
-    time_training, write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
+    save_real_digits, time_seconds, time_training, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::bits_per_dim;
@@ -57,11 +57,18 @@ pub fn train_and_report(config: &ArmConfig, digits: &Digits, ctx: &RunContext) -
 
     let best = fitted.best_model.valid();
     let test_nll = nll(&best, &digits.test, config.batch_size, &ctx.device);
-    let samples = best.sample(GRID_IMAGES, config.dim, &ctx.device);
-    save_grid(&run.dir.path("samples.png"), &to_host(samples), DIGITS_GRID)?;
+    let samples = to_host(best.sample(SAMPLES, config.dim, &ctx.device));
+    save_grid(
+        &run.dir.path("samples.png"),
+        &samples[..GRID_IMAGES * config.dim],
+        DIGITS_GRID,
+    )?;
+    let [fd, confidence] = sample_quality_metrics(&samples, digits, &ctx.device)?;
     let metrics = [
         ("test_nll", test_nll),
         ("test_bpd", bits_per_dim(test_nll, config.dim)),
+        fd,
+        confidence,
     ];
     run.finish(ctx, &fitted, parameters, config, &metrics, &DIGIT_ARTIFACTS)
 }

@@ -8,20 +8,23 @@ use std::time::Instant;
 use anyhow::Result;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::data::{Split, to_host, write_npy};
+use crate::data::{DIGITS_DIM, Digits, Split, to_host, write_npy};
 use crate::images::{DIGITS_GRID, save_grid};
+use crate::quality;
 use crate::report::Report;
 use crate::run::{RunContext, RunDir};
 use crate::train::{FitSettings, Fitted, fit, median, train_epoch};
 
 /// Images in a sample grid.
 pub const GRID_IMAGES: usize = 64;
+/// Samples every digit model draws for its sample-quality scores (the grid shows the first).
+pub use crate::quality::SAMPLES;
 
 /// The files every trained digit model writes, by role.
 pub const DIGIT_ARTIFACTS: [(&str, &str); 7] = [
@@ -163,6 +166,25 @@ pub fn reload<C: DeserializeOwned, M: Module>(
     let model = run.load_checkpoint(build(&config, &ctx.device))?;
     Ok((run, config, model))
 }
+
+// ANCHOR: sample_quality
+/// `sample_fd` and `sample_confidence` of digit samples (n x 64 values on the 0..16 scale)
+/// against the test split, through the fixed classifier of [`crate::quality`].
+pub fn sample_quality_metrics(
+    samples: &[f32],
+    digits: &Digits,
+    device: &Device,
+) -> Result<[(&'static str, f64); 2]> {
+    let trained = quality::Trained::load_or_train(digits, device)?;
+    let n = samples.len() / DIGITS_DIM;
+    let samples = Tensor::from_data(TensorData::new(samples.to_vec(), [n, DIGITS_DIM]), device);
+    let scores = quality::sample_quality(&trained.classifier, samples, &digits.test, device);
+    Ok([
+        ("sample_fd", scores.fd),
+        ("sample_confidence", scores.confidence),
+    ])
+}
+// ANCHOR_END: sample_quality
 
 /// Writes `real.png`: the first test digits, to set beside the samples.
 pub fn save_real_digits(run: &RunDir, test: &Split, device: &Device) -> Result<()> {

@@ -17,6 +17,7 @@
 //! | [`metrics`] | means over a split, bits per dimension, baselines |
 //! | [`images`] | sample grids as upscaled PNGs |
 //! | [`plot`] | learning curves and 2-D scatter panels as PNG with a CSV beside them |
+//! | [`quality`] | sample quality: a fixed digit classifier, `sample_fd`, `sample_confidence` |
 //! | [`report`] | the `report.json` every run writes and the closing summary |
 //! | [`run`] | the output directory of a run, its config and checkpoint |
 
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod nn;
 pub mod optim;
 pub mod plot;
+pub mod quality;
 pub mod report;
 pub mod run;
 pub mod train;

@@ -9,8 +9,8 @@ use burn::tensor::{Distribution, TensorData};
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, Trainer, reload, save_real_digits, time_seconds,
-    time_training, write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
+    save_real_digits, time_seconds, time_training, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::{bits_per_dim, split_mean};
@@ -113,12 +113,16 @@ pub fn train_and_report(
     let best = fitted.best_model.valid();
     let test_nll = dequantized_nll(&best, &digits.test, config.batch_size, &ctx.device);
     let bound = discrete_nll_bound(test_nll, config.flow.dim);
-    let samples = digit_samples(&best, GRID_IMAGES, config, &ctx.device);
-    save_grid(&run.dir.path("samples.png"), &samples, DIGITS_GRID)?;
+    let samples = digit_samples(&best, SAMPLES, config, &ctx.device);
+    let grid = &samples[..GRID_IMAGES * config.flow.dim];
+    save_grid(&run.dir.path("samples.png"), grid, DIGITS_GRID)?;
+    let [fd, confidence] = sample_quality_metrics(&samples, digits, &ctx.device)?;
     let metrics = [
         ("test_nll_dequantized", test_nll),
         ("test_nll_discrete_bound", bound),
         ("test_bpd", bits_per_dim(bound, config.flow.dim)),
+        fd,
+        confidence,
     ];
     run.finish(ctx, &fitted, parameters, config, &metrics, &DIGIT_ARTIFACTS)
 }

@@ -9,8 +9,8 @@ use burn::prelude::*;
 use dgm_core::cli::{ModelCommand, Preset};
 use dgm_core::data::{Digits, Split, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, Trainer, reload, save_real_digits, time_seconds,
-    time_training, write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
+    save_real_digits, time_seconds, time_training, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::{bits_per_dim, split_mean};
@@ -161,8 +161,14 @@ pub fn train_and_evaluate<M: LatentModel>(
     let best = fitted.best_model.clone().valid();
     let test_neg_elbo = neg_elbo(&best, &digits.test, batch, &ctx.device);
     let test_nll_iw = nll_iw(&best, &digits.test, schedule.iw_samples, &ctx.device);
-    let samples = to_host(best.generate(GRID_IMAGES, &ctx.device));
-    save_grid(&run.dir.path("samples.png"), &samples, DIGITS_GRID)?;
+    let samples = to_host(best.generate(SAMPLES, &ctx.device));
+    let dim = digits.test.dim;
+    save_grid(
+        &run.dir.path("samples.png"),
+        &samples[..GRID_IMAGES * dim],
+        DIGITS_GRID,
+    )?;
+    let [fd, confidence] = sample_quality_metrics(&samples, digits, &ctx.device)?;
     let path = |name| run.dir.path(name);
     save_reconstructions(
         &path("reconstructions.png"),
@@ -176,11 +182,12 @@ pub fn train_and_evaluate<M: LatentModel>(
         ("reconstructions", "reconstructions.png"),
         ("interpolation", "interpolation.png"),
     ]);
-    let dim = digits.test.dim;
     let metrics = vec![
         ("test_neg_elbo", test_neg_elbo),
         ("test_nll_iw", test_nll_iw),
         ("test_bpd", bits_per_dim(test_nll_iw, dim)),
+        fd,
+        confidence,
     ];
     Ok(Evaluated {
         run,
