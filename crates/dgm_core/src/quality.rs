@@ -220,16 +220,11 @@ pub fn gaussian_fit(rows: &[f32], dim: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
     }
     let mut cov = vec![vec![0.0; dim]; dim];
     for row in rows.chunks(dim) {
-        for i in 0..dim {
-            let di = row[i] as f64 - mean[i];
-            for j in i..dim {
-                cov[i][j] += di * (row[j] as f64 - mean[j]) / (n as f64 - 1.0);
+        let centred: Vec<f64> = row.iter().zip(&mean).map(|(&v, m)| v as f64 - m).collect();
+        for (cov_row, &ci) in cov.iter_mut().zip(&centred) {
+            for (c, &cj) in cov_row.iter_mut().zip(&centred) {
+                *c += ci * cj / (n as f64 - 1.0);
             }
-        }
-    }
-    for i in 0..dim {
-        for j in 0..i {
-            cov[i][j] = cov[j][i];
         }
     }
     (mean, cov)
@@ -310,15 +305,17 @@ pub fn jacobi_eigen(s: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
                 let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..n {
-                    let (akp, akq) = (a[k][p], a[k][q]);
-                    a[k][p] = c * akp - s * akq;
-                    a[k][q] = s * akp + c * akq;
+                // A <- A J (columns p and q), then A <- J^T A (rows p and q).
+                for row in a.iter_mut() {
+                    let (akp, akq) = (row[p], row[q]);
+                    row[p] = c * akp - s * akq;
+                    row[q] = s * akp + c * akq;
                 }
-                for k in 0..n {
-                    let (apk, aqk) = (a[p][k], a[q][k]);
-                    a[p][k] = c * apk - s * aqk;
-                    a[q][k] = s * apk + c * aqk;
+                let (upper, lower) = a.split_at_mut(q);
+                for (apk, aqk) in upper[p].iter_mut().zip(lower[0].iter_mut()) {
+                    let (x, y) = (*apk, *aqk);
+                    *apk = c * x - s * y;
+                    *aqk = s * x + c * y;
                 }
                 for row in v.iter_mut() {
                     let (vkp, vkq) = (row[p], row[q]);
