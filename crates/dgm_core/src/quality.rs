@@ -15,17 +15,20 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use burn::module::Module;
+use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::{log_softmax, relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use crate::data::{DIGITS_DIM, DIGITS_LEVELS, Digits, Split, to_host};
-use crate::nn::{Activation, Init, Mlp};
 use crate::train::ensure_finite;
 
+/// Changes whenever the classifier or its training changes, so that no older cached classifier
+/// is used.
+const CLASSIFIER_VERSION: u32 = 2;
 /// Samples drawn for the scores.
 pub const SAMPLES: usize = 1000;
 /// Seed of the classifier's initialisation and shuffling.
@@ -42,22 +45,32 @@ const LEARNING_RATE: f64 = 1e-3;
 /// last layer are the features.
 #[derive(Module, Debug)]
 pub struct DigitClassifier {
-    body: Mlp,
+    hidden: Linear,
+    features: Linear,
     head: Linear,
 }
 
 impl DigitClassifier {
+    /// Weights and biases uniform in +-1/sqrt(fan_in), drawn from the classifier's own seeded
+    /// generator: the same classifier in every process, whatever else uses the device's.
     fn new(device: &Device) -> DigitClassifier {
-        let relu = Activation::Relu;
+        let mut rng = StdRng::seed_from_u64(CLASSIFIER_SEED);
+        let mut layer = |fan_in: usize, fan_out: usize| {
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            let mut uniform = |n: usize| -> Vec<f32> {
+                (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+            };
+            let mut linear = LinearConfig::new(fan_in, fan_out).init(device);
+            let weight = TensorData::new(uniform(fan_in * fan_out), [fan_in, fan_out]);
+            linear.weight = Param::from_tensor(Tensor::from_data(weight, device));
+            let bias = TensorData::new(uniform(fan_out), [fan_out]);
+            linear.bias = Some(Param::from_tensor(Tensor::from_data(bias, device)));
+            linear
+        };
         DigitClassifier {
-            body: Mlp::new(
-                &[DIGITS_DIM, 128, FEATURES],
-                relu,
-                relu,
-                Init::PyTorch,
-                device,
-            ),
-            head: LinearConfig::new(FEATURES, CLASSES).init(device),
+            hidden: layer(DIGITS_DIM, 128),
+            features: layer(128, FEATURES),
+            head: layer(FEATURES, CLASSES),
         }
     }
 
@@ -65,7 +78,8 @@ impl DigitClassifier {
     /// - x: [n, 64] on the digits' 0..16 scale
     /// - returns: [n, 64]
     pub fn features(&self, x: Tensor<2>) -> Tensor<2> {
-        self.body.forward(x / (DIGITS_LEVELS - 1) as f64)
+        let h = relu(self.hidden.forward(x / (DIGITS_LEVELS - 1) as f64));
+        relu(self.features.forward(h))
     }
 
     /// # Shapes
@@ -92,7 +106,7 @@ impl Trained {
     /// The cached classifier, or a freshly trained one (a few seconds) that is then cached.
     /// Training is seeded, so both give the same classifier.
     pub fn load_or_train(digits: &Digits, device: &Device) -> Result<Trained> {
-        let path = cache_dir().join("digits-mlp.bpk");
+        let path = cache_dir().join(format!("digits-mlp-v{CLASSIFIER_VERSION}.bpk"));
         if let Ok(classifier) = DigitClassifier::new(device).try_load_file(&path) {
             let test_accuracy = accuracy(&classifier, &digits.test, device);
             return Ok(Trained {
@@ -117,7 +131,6 @@ impl Trained {
 
     /// Trains the classifier: Adam, cross-entropy, 100 epochs of batches of 64.
     pub fn train(digits: &Digits, device: &Device) -> Result<Trained> {
-        device.seed(CLASSIFIER_SEED);
         let train_device = device.clone().autodiff();
         let mut classifier = DigitClassifier::new(&train_device);
         let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
@@ -331,6 +344,17 @@ pub fn jacobi_eigen(s: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_classifier_does_not_depend_on_the_device_generator() {
+        let device = Device::flex();
+        device.seed(1);
+        let first = crate::data::to_host(DigitClassifier::new(&device).hidden.weight.val());
+        device.seed(2);
+        let _ = Tensor::<1>::random([10], burn::tensor::Distribution::Default, &device);
+        let second = crate::data::to_host(DigitClassifier::new(&device).hidden.weight.val());
+        assert_eq!(first, second);
+    }
 
     #[test]
     fn jacobi_finds_the_eigenvalues_of_a_known_matrix() {
