@@ -169,13 +169,14 @@ pub fn reload<C: DeserializeOwned, M: Module>(
 
 // ANCHOR: sample_quality
 /// `sample_fd` and `sample_confidence` of digit samples (n x 64 values on the 0..16 scale)
-/// against the test split, through the fixed classifier of [`crate::quality`].
+/// against the whole test split, through the fixed classifier of [`crate::quality`] (trained on
+/// the whole training split: the scores do not depend on the data a run was given).
 pub fn sample_quality_metrics(
     samples: &[f32],
-    digits: &Digits,
     device: &Device,
 ) -> Result<[(&'static str, f64); 2]> {
-    let trained = quality::Trained::load_or_train(digits, device)?;
+    let digits = Digits::load()?;
+    let trained = quality::Trained::load_or_train(&digits, device)?;
     let n = samples.len() / DIGITS_DIM;
     let samples = Tensor::from_data(TensorData::new(samples.to_vec(), [n, DIGITS_DIM]), device);
     let scores = quality::sample_quality(&trained.classifier, samples, &digits.test, device);

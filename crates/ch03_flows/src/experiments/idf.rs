@@ -71,7 +71,7 @@ pub fn train_and_report(config: &IdfConfig, digits: &Digits, ctx: &RunContext) -
         &samples[..GRID_IMAGES * config.dim],
         DIGITS_GRID,
     )?;
-    let [fd, confidence] = sample_quality_metrics(&samples, digits, &ctx.device)?;
+    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
     let metrics = [
         ("test_nll", test_nll),
         ("test_bpd", bits_per_dim(test_nll, config.dim)),

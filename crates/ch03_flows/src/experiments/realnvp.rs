@@ -116,7 +116,7 @@ pub fn train_and_report(
     let samples = digit_samples(&best, SAMPLES, config, &ctx.device);
     let grid = &samples[..GRID_IMAGES * config.flow.dim];
     save_grid(&run.dir.path("samples.png"), grid, DIGITS_GRID)?;
-    let [fd, confidence] = sample_quality_metrics(&samples, digits, &ctx.device)?;
+    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
     let metrics = [
         ("test_nll_dequantized", test_nll),
         ("test_nll_discrete_bound", bound),

@@ -168,7 +168,7 @@ pub fn train_and_evaluate<M: LatentModel>(
         &samples[..GRID_IMAGES * dim],
         DIGITS_GRID,
     )?;
-    let [fd, confidence] = sample_quality_metrics(&samples, digits, &ctx.device)?;
+    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
     let path = |name| run.dir.path(name);
     save_reconstructions(
         &path("reconstructions.png"),
