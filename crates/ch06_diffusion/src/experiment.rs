@@ -1,0 +1,159 @@
+//! The diffusion model on the digits from start to report, and the verbs that reuse its
+//! checkpoint (sample, bench).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use burn::prelude::*;
+use dgm_core::cli::ModelCommand;
+use dgm_core::data::{DIGITS_LEVELS, Digits, Split, to_host};
+use dgm_core::experiment::{
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
+    save_real_digits, time_seconds, time_training, write_digit_samples,
+};
+use dgm_core::images::{DIGITS_GRID, GridSpec, save_grid};
+use dgm_core::metrics::split_mean;
+use dgm_core::optim::AdamaxConfig;
+use dgm_core::report::Report;
+use dgm_core::run::RunContext;
+use dgm_core::train::FitSettings;
+
+use crate::config::DdgmConfig;
+use crate::ddgm::Ddgm;
+
+/// The crate, as named in paths and reports.
+pub const CHAPTER: &str = "ch06_diffusion";
+/// Chains drawn in `reverse.png`.
+const CHAINS: usize = 8;
+
+// ANCHOR: scale
+/// The book's scale: x / 17 * 2 - 1, so the 17 levels lie in [-1, 0.882].
+pub fn to_unit(x: Tensor<2>) -> Tensor<2> {
+    x / DIGITS_LEVELS as f64 * 2.0 - 1.0
+}
+
+/// Back to the digits' scale for pictures and scores: (x + 1) / 2 * 17, clamped to 0..16.
+pub fn to_digits(x: Tensor<2>) -> Tensor<2> {
+    ((x + 1.0) * (DIGITS_LEVELS as f64 / 2.0)).clamp(0.0, (DIGITS_LEVELS - 1) as f64)
+}
+// ANCHOR_END: scale
+
+/// -ELBO on the [-1, 1] scale, averaged over a split (one forward sample per image).
+pub fn neg_elbo(model: &Ddgm, split: &Split, batch_size: usize, device: &Device) -> f64 {
+    split_mean(split, batch_size, device, |x| model.elbo(to_unit(x)).neg())
+}
+
+/// Adamax with the config's learning rate and batch size.
+fn trainer(config: &DdgmConfig, ctx: &RunContext) -> Trainer {
+    let adamax = AdamaxConfig::new().init();
+    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+}
+
+/// `reverse.png`: one chain per row, from z_T (left) through z_1 to the decoder's mean (right).
+fn save_reverse_process(path: &Path, model: &Ddgm, dim: usize, device: &Device) -> Result<()> {
+    let states = model.reverse_process(CHAINS, dim, device);
+    let columns = states.len();
+    // [columns][CHAINS, D] -> row by row: chain i's states side by side.
+    let states: Vec<Vec<f32>> = states.into_iter().map(|s| to_host(to_digits(s))).collect();
+    let mut images = Vec::with_capacity(CHAINS * columns * dim);
+    for chain in 0..CHAINS {
+        for state in &states {
+            images.extend_from_slice(&state[chain * dim..(chain + 1) * dim]);
+        }
+    }
+    save_grid(
+        path,
+        &images,
+        GridSpec {
+            columns,
+            ..DIGITS_GRID
+        },
+    )
+}
+
+/// Trains with early stopping on the validation -ELBO, evaluates the best model on the test
+/// split, draws samples and the reverse process, and writes every output of the run.
+pub fn train_and_report(config: &DdgmConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
+    let run = Run::start(ctx, config)?;
+    save_real_digits(&run.dir, &digits.test, &ctx.device)?;
+    let mut trainer = trainer(config, ctx);
+    let model = Ddgm::new(config, trainer.device());
+    let parameters = model.num_params();
+    let settings = FitSettings {
+        max_epochs: config.max_epochs,
+        patience: config.patience,
+        val_name: "val_neg_elbo",
+    };
+    let fitted = run.fit(
+        model,
+        &mut trainer,
+        &digits.train,
+        &settings,
+        |model, x| model.loss(to_unit(x)),
+        |model| neg_elbo(&model.valid(), &digits.val, config.batch_size, &ctx.device),
+    )?;
+
+    let best = fitted.best_model.valid();
+    let test_neg_elbo = neg_elbo(&best, &digits.test, config.batch_size, &ctx.device);
+    let samples = sample_digits(&best, SAMPLES, config.dim, &ctx.device);
+    save_grid(
+        &run.dir.path("samples.png"),
+        &samples[..GRID_IMAGES * config.dim],
+        DIGITS_GRID,
+    )?;
+    save_reverse_process(&run.dir.path("reverse.png"), &best, config.dim, &ctx.device)?;
+    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
+    artifacts.push(("reverse", "reverse.png"));
+    let metrics = [("test_neg_elbo", test_neg_elbo), fd, confidence];
+    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
+}
+
+/// n samples on the digits' scale: the last state of the reverse process.
+fn sample_digits(model: &Ddgm, n: usize, dim: usize, device: &Device) -> Vec<f32> {
+    let x = model
+        .reverse_process(n, dim, device)
+        .pop()
+        .expect("the reverse process ends with x");
+    to_host(to_digits(x))
+}
+
+/// The diffusion model on the command line.
+pub struct DdgmCommand;
+
+impl ModelCommand for DdgmCommand {
+    const MODEL: &'static str = "ddgm";
+    type Config = DdgmConfig;
+
+    fn train(config: &DdgmConfig, ctx: &RunContext) -> Result<Report> {
+        train_and_report(config, &Digits::load()?, ctx)
+    }
+
+    /// Reloads the best checkpoint of a finished run and draws `n` new images.
+    fn sample(
+        ctx: &RunContext,
+        n: usize,
+        grid: Option<PathBuf>,
+        samples_out: Option<&Path>,
+    ) -> Result<PathBuf> {
+        let (run, config, model) = reload(ctx, Ddgm::new)?;
+        let config: DdgmConfig = config;
+        let samples = sample_digits(&model, n, config.dim, &ctx.device);
+        write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
+    }
+
+    /// Times `passes` training passes (no validation) and one sample grid.
+    fn bench(config: &DdgmConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        let digits = Digits::load()?;
+        let mut trainer = trainer(config, ctx);
+        let model = Ddgm::new(config, trainer.device());
+        let (model, s_per_epoch) =
+            time_training(model, &mut trainer, &digits.train, passes, |model, x| {
+                model.loss(to_unit(x))
+            })?;
+        let sample_seconds = time_seconds(|| {
+            sample_digits(&model.valid(), GRID_IMAGES, config.dim, &ctx.device);
+        });
+        Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+    }
+}
