@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use burn::prelude::*;
 use dgm_core::cli::ModelCommand;
-use dgm_core::data::{DIGITS_LEVELS, Digits, Split, to_host};
+use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
     save_real_digits, time_seconds, time_training, write_digit_samples,
@@ -26,21 +26,11 @@ pub const CHAPTER: &str = "ch06_diffusion";
 /// Chains drawn in `reverse.png`.
 const CHAINS: usize = 8;
 
-// ANCHOR: scale
-/// The book's scale: x / 17 * 2 - 1, so the 17 levels lie in [-1, 0.882].
-pub fn to_unit(x: Tensor<2>) -> Tensor<2> {
-    x / DIGITS_LEVELS as f64 * 2.0 - 1.0
-}
-
-/// Back to the digits' scale for pictures and scores: (x + 1) / 2 * 17, clamped to 0..16.
-pub fn to_digits(x: Tensor<2>) -> Tensor<2> {
-    ((x + 1.0) * (DIGITS_LEVELS as f64 / 2.0)).clamp(0.0, (DIGITS_LEVELS - 1) as f64)
-}
-// ANCHOR_END: scale
-
 /// -ELBO on the [-1, 1] scale, averaged over a split (one forward sample per image).
 pub fn neg_elbo(model: &Ddgm, split: &Split, batch_size: usize, device: &Device) -> f64 {
-    split_mean(split, batch_size, device, |x| model.elbo(to_unit(x)).neg())
+    split_mean(split, batch_size, device, |x| {
+        model.elbo(to_unit_scale(x)).neg()
+    })
 }
 
 /// Adamax with the config's learning rate and batch size.
@@ -54,7 +44,10 @@ fn save_reverse_process(path: &Path, model: &Ddgm, dim: usize, device: &Device) 
     let states = model.reverse_process(CHAINS, dim, device);
     let columns = states.len();
     // [columns][CHAINS, D] -> row by row: chain i's states side by side.
-    let states: Vec<Vec<f32>> = states.into_iter().map(|s| to_host(to_digits(s))).collect();
+    let states: Vec<Vec<f32>> = states
+        .into_iter()
+        .map(|s| to_host(to_digit_scale(s)))
+        .collect();
     let mut images = Vec::with_capacity(CHAINS * columns * dim);
     for chain in 0..CHAINS {
         for state in &states {
@@ -89,7 +82,7 @@ pub fn train_and_report(config: &DdgmConfig, digits: &Digits, ctx: &RunContext) 
         &mut trainer,
         &digits.train,
         &settings,
-        |model, x| model.loss(to_unit(x)),
+        |model, x| model.loss(to_unit_scale(x)),
         |model| neg_elbo(&model.valid(), &digits.val, config.batch_size, &ctx.device),
     )?;
 
@@ -115,7 +108,7 @@ fn sample_digits(model: &Ddgm, n: usize, dim: usize, device: &Device) -> Vec<f32
         .reverse_process(n, dim, device)
         .pop()
         .expect("the reverse process ends with x");
-    to_host(to_digits(x))
+    to_host(to_digit_scale(x))
 }
 
 /// The diffusion model on the command line.
@@ -149,7 +142,7 @@ impl ModelCommand for DdgmCommand {
         let model = Ddgm::new(config, trainer.device());
         let (model, s_per_epoch) =
             time_training(model, &mut trainer, &digits.train, passes, |model, x| {
-                model.loss(to_unit(x))
+                model.loss(to_unit_scale(x))
             })?;
         let sample_seconds = time_seconds(|| {
             sample_digits(&model.valid(), GRID_IMAGES, config.dim, &ctx.device);

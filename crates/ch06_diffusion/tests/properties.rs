@@ -6,9 +6,8 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use ch06_diffusion::config::DdgmConfig;
 use ch06_diffusion::ddgm::{Ddgm, alpha_bar, diffuse};
-use ch06_diffusion::experiment::{to_digits, to_unit};
 use dgm_core::cli::Preset;
-use dgm_core::data::to_host;
+use dgm_core::data::{to_digit_scale, to_host, to_unit_scale};
 
 static RNG: Mutex<()> = Mutex::new(());
 
@@ -45,8 +44,14 @@ fn t_forward_steps_match_q_of_z_t_given_x() {
     let a = alpha_bar(beta, 3);
     let (mean_expected, var_expected) = (a.sqrt() * 0.8, 1.0 - a);
     // Four standard errors of the mean and of the variance.
-    assert!((mean - mean_expected).abs() < 4.0 * (var_expected / n as f64).sqrt(), "mean {mean} vs {mean_expected}");
-    assert!((var - var_expected).abs() < 4.0 * var_expected * (2.0 / n as f64).sqrt(), "var {var} vs {var_expected}");
+    assert!(
+        (mean - mean_expected).abs() < 4.0 * (var_expected / n as f64).sqrt(),
+        "mean {mean} vs {mean_expected}"
+    );
+    assert!(
+        (var - var_expected).abs() < 4.0 * var_expected * (2.0 / n as f64).sqrt(),
+        "var {var} vs {var_expected}"
+    );
 }
 // ANCHOR_END: closed_form
 
@@ -61,7 +66,11 @@ fn the_model_has_the_book_size_and_trains_every_reverse_network() {
     // weight and a bias each.
     let train = device.autodiff();
     let model = Ddgm::new(&DdgmConfig::full(), &train);
-    let x = Tensor::<2>::random([8, 64], burn::tensor::Distribution::Uniform(-1.0, 1.0), &train);
+    let x = Tensor::<2>::random(
+        [8, 64],
+        burn::tensor::Distribution::Uniform(-1.0, 1.0),
+        &train,
+    );
     let grads = model.loss(x).backward();
     let gradients = burn::optim::GradientsParams::from_grads(grads, &model);
     assert_eq!(gradients.len(), 4 * 4 * 2 + 4 * 2);
@@ -71,7 +80,7 @@ fn the_model_has_the_book_size_and_trains_every_reverse_network() {
 fn the_scales_invert() {
     let (device, _rng) = device();
     let x = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 5.0, 16.0], [1, 3]), &device);
-    let back = to_host(to_digits(to_unit(x)));
+    let back = to_host(to_digit_scale(to_unit_scale(x)));
     for (got, want) in back.iter().zip([0.0, 5.0, 16.0]) {
         assert!((got - want).abs() < 1e-4, "{back:?}");
     }

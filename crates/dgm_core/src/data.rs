@@ -187,6 +187,19 @@ fn parse_digits_csv(csv: &str) -> Result<Split> {
     })
 }
 
+// ANCHOR: unit_scale
+/// The scale of the diffusion, score and GAN examples: x / 17 * 2 - 1, so the 17 levels lie in
+/// [-1, 0.882].
+pub fn to_unit_scale(x: Tensor<2>) -> Tensor<2> {
+    x / DIGITS_LEVELS as f64 * 2.0 - 1.0
+}
+
+/// Back to the digits' scale for pictures and scores: (x + 1) / 2 * 17, clamped to 0..16.
+pub fn to_digit_scale(x: Tensor<2>) -> Tensor<2> {
+    ((x + 1.0) * (DIGITS_LEVELS as f64 / 2.0)).clamp(0.0, (DIGITS_LEVELS - 1) as f64)
+}
+// ANCHOR_END: unit_scale
+
 /// Two interleaving half circles with Gaussian noise, as scikit-learn's `make_moons`.
 ///
 /// The upper moon (label 0) is (cos t, sin t) and the lower (label 1) is

@@ -21,7 +21,13 @@ pub enum Activation {
     Gelu,
     /// x sigmoid(1.702 x), the sigmoid approximation of GELU.
     SigmoidGelu,
+    /// lambda x for x > 0, lambda alpha (e^x - 1) otherwise (Klambauer et al., 2017).
+    Selu,
 }
+
+/// SELU's constants, chosen so that activations keep mean 0 and variance 1.
+const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
 
 impl Activation {
     /// Applies the nonlinearity to every element.
@@ -36,6 +42,11 @@ impl Activation {
             Activation::Tanh => tanh(x),
             Activation::Gelu => gelu(x),
             Activation::SigmoidGelu => x.clone() * sigmoid(x * 1.702),
+            // lambda (relu(x) + alpha (exp(min(x, 0)) - 1)), with min(x, 0) = -relu(-x).
+            Activation::Selu => {
+                let negative = (relu(x.clone().neg()).neg().exp() - 1.0) * SELU_ALPHA;
+                (relu(x) + negative) * SELU_LAMBDA
+            }
         }
     }
 }
@@ -175,6 +186,24 @@ mod tests {
             .grad(&grads)
             .expect("the last layer's weight is trained");
         assert!(crate::data::to_host(grad).iter().any(|&g| g != 0.0));
+    }
+
+    #[test]
+    fn selu_at_known_points() {
+        let device = Device::flex();
+        let x = Tensor::<1>::from_data(
+            burn::tensor::TensorData::new(vec![-1.0f32, 0.0, 2.0], [3]),
+            &device,
+        );
+        let y = crate::data::to_host(Activation::Selu.apply(x));
+        let expected = [
+            (SELU_LAMBDA * SELU_ALPHA * ((-1f64).exp() - 1.0)) as f32,
+            0.0,
+            (2.0 * SELU_LAMBDA) as f32,
+        ];
+        for (got, want) in y.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-5, "{y:?}");
+        }
     }
 
     #[test]

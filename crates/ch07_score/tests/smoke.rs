@@ -1,0 +1,48 @@
+//! A tiny end-to-end run: a few steps, a report, a reload.
+
+use ch07_score::config::FmConfig;
+use ch07_score::experiment::{CHAPTER, FmCommand, train_and_report};
+use dgm_core::backend::BackendKind;
+use dgm_core::cli::{ModelCommand, Preset, RunArgs};
+use dgm_core::data::Digits;
+use dgm_core::report::Report;
+use dgm_core::run::RunContext;
+
+#[test]
+fn a_short_run_writes_its_report_and_can_be_reloaded() {
+    let dir = std::env::temp_dir().join(format!("ch07-smoke-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = RunArgs {
+        quick: true,
+        seed: 1,
+        epochs: None,
+        backend: BackendKind::Flex,
+        threads: 0,
+        out: Some(dir.clone()),
+        report: None,
+    };
+    let ctx = RunContext::from_args(&args, CHAPTER, "fm").unwrap();
+    let digits = Digits::load().unwrap();
+    let digits = Digits {
+        train: digits.train.head(40),
+        val: digits.val.head(16),
+        test: digits.test.head(16),
+    };
+    let config = FmConfig {
+        hidden: 16,
+        batch_size: 8,
+        max_epochs: 2,
+        ode_points: 5,
+        ..FmConfig::quick()
+    };
+    let report = train_and_report(&config, &digits, &ctx).unwrap();
+    assert_eq!(Report::read(&dir.join("report.json")).unwrap(), report);
+    for key in ["test_nll_ode", "test_bpd", "sample_fd", "sample_confidence"] {
+        assert!(report.metrics[key].is_finite(), "{key}");
+    }
+    for file in report.artifacts.values() {
+        assert!(dir.join(file).is_file(), "{file} was not written");
+    }
+    assert!(FmCommand::sample(&ctx, 3, None, None).unwrap().is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
