@@ -1,32 +1,11 @@
 //! A tiny end-to-end run: five training steps, a report, a reload.
 
-use std::path::PathBuf;
-
 use ch02_arm::config::ArmConfig;
 use ch02_arm::experiment::{CHAPTER, CausalConv, MODEL, train_and_report};
-use dgm_core::backend::BackendKind;
-use dgm_core::cli::{ModelCommand, Preset, RunArgs};
+use dgm_core::cli::{ModelCommand, Preset};
 use dgm_core::data::Digits;
 use dgm_core::report::Report;
-use dgm_core::run::RunContext;
-
-fn args(out: PathBuf) -> RunArgs {
-    RunArgs {
-        quick: true,
-        seed: 3,
-        epochs: None,
-        backend: BackendKind::Flex,
-        threads: 0,
-        out: Some(out),
-        report: None,
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ch02-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use dgm_core::testing::{few_digits, quick_context};
 
 /// Two epochs of five steps of 8 images each; validation and test on 16 images.
 fn tiny_run() -> (ArmConfig, Digits) {
@@ -36,19 +15,12 @@ fn tiny_run() -> (ArmConfig, Digits) {
         max_epochs: 2,
         ..ArmConfig::quick()
     };
-    let digits = Digits::load().unwrap();
-    let digits = Digits {
-        train: digits.train.head(40),
-        val: digits.val.head(16),
-        test: digits.test.head(16),
-    };
-    (config, digits)
+    (config, few_digits())
 }
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
-    let dir = temp_dir("smoke");
-    let ctx = RunContext::from_args(&args(dir.clone()), CHAPTER, MODEL).unwrap();
+    let (ctx, dir) = quick_context("smoke", CHAPTER, MODEL, 3);
     let (config, digits) = tiny_run();
     let report = train_and_report(&config, &digits, &ctx).unwrap();
 
@@ -71,8 +43,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
 
 #[test]
 fn reloading_without_a_run_says_to_train_first() {
-    let dir = temp_dir("missing");
-    let ctx = RunContext::from_args(&args(dir), CHAPTER, MODEL).unwrap();
+    let (ctx, _) = quick_context("missing", CHAPTER, MODEL, 3);
     let err = CausalConv::sample(&ctx, 4, None, None)
         .unwrap_err()
         .to_string();
@@ -85,8 +56,7 @@ fn reloading_without_a_run_says_to_train_first() {
 
 #[test]
 fn a_checkpoint_of_another_size_is_refused_with_a_message() {
-    let dir = temp_dir("mismatch");
-    let ctx = RunContext::from_args(&args(dir.clone()), CHAPTER, MODEL).unwrap();
+    let (ctx, dir) = quick_context("mismatch", CHAPTER, MODEL, 3);
     let (config, digits) = tiny_run();
     let config = ArmConfig {
         max_epochs: 1,

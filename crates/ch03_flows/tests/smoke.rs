@@ -7,35 +7,13 @@ use ch03_flows::experiments::idf::IdfCommand;
 use ch03_flows::experiments::moons::MoonsCommand;
 use ch03_flows::experiments::realnvp::RealNvpCommand;
 use ch03_flows::experiments::{CHAPTER, idf, moons, realnvp};
-use dgm_core::backend::BackendKind;
-use dgm_core::cli::{ModelCommand, Preset, RunArgs};
-use dgm_core::data::Digits;
+use dgm_core::cli::{ModelCommand, Preset};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
+use dgm_core::testing::{few_digits, quick_context};
 
 fn context(name: &str, model: &'static str) -> (RunContext, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("ch03-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let args = RunArgs {
-        quick: true,
-        seed: 5,
-        epochs: None,
-        backend: BackendKind::Flex,
-        threads: 0,
-        out: Some(dir.clone()),
-        report: None,
-    };
-    (RunContext::from_args(&args, CHAPTER, model).unwrap(), dir)
-}
-
-/// 40 training images, 16 for validation and test.
-fn few_digits() -> Digits {
-    let digits = Digits::load().unwrap();
-    Digits {
-        train: digits.train.head(40),
-        val: digits.val.head(16),
-        test: digits.test.head(16),
-    }
+    quick_context(name, CHAPTER, model, 5)
 }
 
 /// The report on disk equals the returned one, every artifact exists, the metrics are finite.

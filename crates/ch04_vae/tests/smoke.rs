@@ -5,35 +5,14 @@ use std::path::PathBuf;
 use ch04_vae::config::{PriorKind, VaeConfig};
 use ch04_vae::experiments::CHAPTER;
 use ch04_vae::experiments::vae::{PriorsCommand, VaeCommand, Vampprior, train_and_report};
-use dgm_core::backend::BackendKind;
-use dgm_core::cli::{ModelCommand, Preset, RunArgs};
-use dgm_core::data::Digits;
+use dgm_core::cli::{ModelCommand, Preset};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
+use dgm_core::testing::{few_digits, quick_context};
 
 fn context(name: &str, model: &'static str, command: &'static str) -> (RunContext, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("ch04-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let args = RunArgs {
-        quick: true,
-        seed: 2,
-        epochs: None,
-        backend: BackendKind::Flex,
-        threads: 0,
-        out: Some(dir.clone()),
-        report: None,
-    };
-    let ctx = RunContext::from_args(&args, CHAPTER, model).unwrap();
+    let (ctx, dir) = quick_context(name, CHAPTER, model, 2);
     (ctx.with_command(command), dir)
-}
-
-fn few_digits() -> Digits {
-    let digits = Digits::load().unwrap();
-    Digits {
-        train: digits.train.head(40),
-        val: digits.val.head(16),
-        test: digits.test.head(16),
-    }
 }
 
 fn tiny(prior: PriorKind) -> VaeConfig {

@@ -2,32 +2,14 @@
 
 use ch07_score::config::FmConfig;
 use ch07_score::experiment::{CHAPTER, FmCommand, train_and_report};
-use dgm_core::backend::BackendKind;
-use dgm_core::cli::{ModelCommand, Preset, RunArgs};
-use dgm_core::data::Digits;
+use dgm_core::cli::{ModelCommand, Preset};
 use dgm_core::report::Report;
-use dgm_core::run::RunContext;
+use dgm_core::testing::{few_digits, quick_context};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
-    let dir = std::env::temp_dir().join(format!("ch07-smoke-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let args = RunArgs {
-        quick: true,
-        seed: 1,
-        epochs: None,
-        backend: BackendKind::Flex,
-        threads: 0,
-        out: Some(dir.clone()),
-        report: None,
-    };
-    let ctx = RunContext::from_args(&args, CHAPTER, "fm").unwrap();
-    let digits = Digits::load().unwrap();
-    let digits = Digits {
-        train: digits.train.head(40),
-        val: digits.val.head(16),
-        test: digits.test.head(16),
-    };
+    let (ctx, dir) = quick_context("smoke", CHAPTER, "fm", 1);
+    let digits = few_digits();
     let config = FmConfig {
         hidden: 16,
         batch_size: 8,

@@ -20,6 +20,7 @@
 //! | [`quality`] | sample quality: a fixed digit classifier, `sample_fd`, `sample_confidence` |
 //! | [`report`] | the `report.json` every run writes and the closing summary |
 //! | [`run`] | the output directory of a run, its config and checkpoint |
+//! | [`testing`] | the setup of every chapter's smoke tests |
 
 pub mod backend;
 pub mod cli;
@@ -34,4 +35,5 @@ pub mod plot;
 pub mod quality;
 pub mod report;
 pub mod run;
+pub mod testing;
 pub mod train;

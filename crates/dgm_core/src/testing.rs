@@ -1,0 +1,42 @@
+//! What every chapter's smoke tests set up: a quick run's context in a fresh temporary
+//! directory, and a handful of digits.
+
+use std::path::PathBuf;
+
+use crate::backend::BackendKind;
+use crate::cli::RunArgs;
+use crate::data::Digits;
+use crate::run::RunContext;
+
+/// The context of a quick run of `chapter`'s `model` with `seed`, writing to a fresh directory
+/// named after `name` and the process (removed first if it exists). Returns it and the directory.
+pub fn quick_context(
+    name: &str,
+    chapter: &'static str,
+    model: &'static str,
+    seed: u64,
+) -> (RunContext, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{chapter}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = RunArgs {
+        quick: true,
+        seed,
+        epochs: None,
+        backend: BackendKind::Flex,
+        threads: 0,
+        out: Some(dir.clone()),
+        report: None,
+    };
+    let ctx = RunContext::from_args(&args, chapter, model).expect("the flex device is available");
+    (ctx, dir)
+}
+
+/// 40 training images and 16 for validation and test: enough for a few steps of any model.
+pub fn few_digits() -> Digits {
+    let digits = Digits::load().expect("the digits ship with the repository");
+    Digits {
+        train: digits.train.head(40),
+        val: digits.val.head(16),
+        test: digits.test.head(16),
+    }
+}
