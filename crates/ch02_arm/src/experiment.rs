@@ -8,8 +8,8 @@ use burn::prelude::*;
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
-    save_real_digits, time_seconds, time_training, write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
+    sample_quality_metrics, save_real_digits, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::bits_per_dim;
@@ -83,14 +83,17 @@ pub fn bench(
 ) -> Result<Bench> {
     let mut trainer = trainer(config, ctx);
     let model = CausalConvArm::new(config, trainer.device());
-    let (model, s_per_epoch) =
-        time_training(model, &mut trainer, &digits.train, passes, |model, x| {
-            model.loss(x)
-        })?;
-    let sample_seconds = time_seconds(|| {
-        to_host(model.valid().sample(GRID_IMAGES, config.dim, &ctx.device));
-    });
-    Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+    measure(
+        ctx,
+        model,
+        &mut trainer,
+        &digits.train,
+        passes,
+        |model, x| model.loss(x),
+        |model| {
+            to_host(model.valid().sample(GRID_IMAGES, config.dim, &ctx.device));
+        },
+    )
 }
 
 /// The causal-convolution ARM on the command line.

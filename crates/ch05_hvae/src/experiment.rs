@@ -9,9 +9,7 @@ use ch04_vae::experiments::pictures::Autoencoder;
 use ch04_vae::experiments::vae::{LatentModel, Schedule, VariationalBound, train_and_evaluate};
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, to_host};
-use dgm_core::experiment::{
-    Bench, GRID_IMAGES, Trainer, reload, time_seconds, time_training, write_digit_samples,
-};
+use dgm_core::experiment::{Bench, GRID_IMAGES, Trainer, measure, reload, write_digit_samples};
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
@@ -111,13 +109,16 @@ impl ModelCommand for HvaeCommand {
         let adamax = AdamaxConfig::new().init();
         let mut trainer = Trainer::new(adamax, config.learning_rate, config.batch_size, ctx);
         let model = Hvae::new(config, trainer.device());
-        let (model, s_per_epoch) =
-            time_training(model, &mut trainer, &digits.train, passes, |model, x| {
-                model.loss(x)
-            })?;
-        let sample_seconds = time_seconds(|| {
-            to_host(model.valid().sample(GRID_IMAGES, &ctx.device));
-        });
-        Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+        measure(
+            ctx,
+            model,
+            &mut trainer,
+            &digits.train,
+            passes,
+            |model, x| model.loss(x),
+            |model| {
+                to_host(model.valid().sample(GRID_IMAGES, &ctx.device));
+            },
+        )
     }
 }

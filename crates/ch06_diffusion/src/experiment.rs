@@ -8,8 +8,8 @@ use burn::prelude::*;
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
-    save_real_digits, time_seconds, time_training, write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
+    sample_quality_metrics, save_real_digits, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, GridSpec, save_grid};
 use dgm_core::metrics::split_mean;
@@ -140,13 +140,16 @@ impl ModelCommand for DdgmCommand {
         let digits = Digits::load()?;
         let mut trainer = trainer(config, ctx);
         let model = Ddgm::new(config, trainer.device());
-        let (model, s_per_epoch) =
-            time_training(model, &mut trainer, &digits.train, passes, |model, x| {
-                model.loss(to_unit_scale(x))
-            })?;
-        let sample_seconds = time_seconds(|| {
-            sample_digits(&model.valid(), GRID_IMAGES, config.dim, &ctx.device);
-        });
-        Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+        measure(
+            ctx,
+            model,
+            &mut trainer,
+            &digits.train,
+            passes,
+            |model, x| model.loss(to_unit_scale(x)),
+            |model| {
+                sample_digits(&model.valid(), GRID_IMAGES, config.dim, &ctx.device);
+            },
+        )
     }
 }

@@ -11,8 +11,8 @@ use dgm_core::data::{
     DIGITS_LEVELS, Digits, Split, standard_normal, to_digit_scale, to_host, to_unit_scale,
 };
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
-    save_real_digits, time_seconds, time_training, write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
+    sample_quality_metrics, save_real_digits, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, GridSpec, save_grid};
 use dgm_core::metrics::split_mean;
@@ -194,13 +194,16 @@ impl ModelCommand for FmCommand {
         let mut trainer = trainer(config, ctx);
         let field = VectorField::new(config, trainer.device());
         let sigma = config.sigma_min;
-        let (field, s_per_epoch) =
-            time_training(field, &mut trainer, &digits.train, passes, |field, x| {
-                fm_loss(field, to_unit_scale(x), sigma)
-            })?;
-        let sample_seconds = time_seconds(|| {
-            sample_digits(&field.valid(), GRID_IMAGES, config, &ctx.device);
-        });
-        Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+        measure(
+            ctx,
+            field,
+            &mut trainer,
+            &digits.train,
+            passes,
+            |field, x| fm_loss(field, to_unit_scale(x), sigma),
+            |field| {
+                sample_digits(&field.valid(), GRID_IMAGES, config, &ctx.device);
+            },
+        )
     }
 }

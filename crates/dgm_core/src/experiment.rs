@@ -228,29 +228,18 @@ pub struct Bench {
     pub sample_seconds: f64,
 }
 
-impl Bench {
-    /// The measurement of this run's model with `threads` and `backend` filled in.
-    pub fn new(ctx: &RunContext, s_per_epoch: f64, sample_seconds: f64) -> Bench {
-        Bench {
-            model: ctx.model,
-            threads: crate::backend::threads(),
-            backend: ctx.backend.name(),
-            s_per_epoch,
-            sample_seconds,
-        }
-    }
-}
-
-/// Runs `passes` timed training passes over `train` after one untimed warm-up pass (the first
-/// touches every allocation for the first time). Returns the trained model and the median
-/// seconds of a pass.
-pub fn time_training<M: Module>(
+/// Times `passes` training passes of `model` over `train` after one untimed warm-up pass (the
+/// first touches every allocation for the first time), then one call of `sample` with the
+/// trained model, and reports both for this run's model, threads and backend.
+pub fn measure<M: Module>(
+    ctx: &RunContext,
     mut model: M,
     trainer: &mut Trainer,
     train: &Split,
     passes: usize,
     loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
-) -> Result<(M, f64)> {
+    sample: impl FnOnce(M),
+) -> Result<Bench> {
     let mut seconds = Vec::new();
     for pass in 0..=passes {
         let start = Instant::now();
@@ -259,12 +248,13 @@ pub fn time_training<M: Module>(
             seconds.push(start.elapsed().as_secs_f64());
         }
     }
-    Ok((model, median(seconds)))
-}
-
-/// Seconds that `work` takes.
-pub fn time_seconds(work: impl FnOnce()) -> f64 {
     let start = Instant::now();
-    work();
-    start.elapsed().as_secs_f64()
+    sample(model);
+    Ok(Bench {
+        model: ctx.model,
+        threads: crate::backend::threads(),
+        backend: ctx.backend.name(),
+        s_per_epoch: median(seconds),
+        sample_seconds: start.elapsed().as_secs_f64(),
+    })
 }

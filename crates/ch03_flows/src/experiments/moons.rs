@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Split, to_host, two_moons, write_npy};
-use dgm_core::experiment::{Bench, Run, Trainer, reload, time_seconds, time_training};
+use dgm_core::experiment::{Bench, Run, Trainer, measure, reload};
 use dgm_core::metrics::split_mean;
 use dgm_core::plot::{RGBColor, ScatterPanel, scatter_panels};
 use dgm_core::report::Report;
@@ -242,13 +242,16 @@ impl ModelCommand for MoonsCommand {
         let data = MoonsData::generate(config, ctx.seed);
         let mut trainer = trainer(config, ctx);
         let model = RealNvp::new(&config.flow, trainer.device());
-        let (model, s_per_epoch) =
-            time_training(model, &mut trainer, &data.train, passes, |model, x| {
-                model.loss(x)
-            })?;
-        let sample_seconds = time_seconds(|| {
-            to_host(model.valid().sample(PANEL_POINTS, 2, &ctx.device));
-        });
-        Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+        measure(
+            ctx,
+            model,
+            &mut trainer,
+            &data.train,
+            passes,
+            |model, x| model.loss(x),
+            |model| {
+                to_host(model.valid().sample(PANEL_POINTS, 2, &ctx.device));
+            },
+        )
     }
 }

@@ -9,8 +9,8 @@ use burn::tensor::{Distribution, TensorData};
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
-    save_real_digits, time_seconds, time_training, write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
+    sample_quality_metrics, save_real_digits, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::{bits_per_dim, split_mean};
@@ -158,11 +158,16 @@ impl ModelCommand for RealNvpCommand {
         let digits = Digits::load()?;
         let mut trainer = trainer(config, ctx);
         let model = RealNvp::new(&config.flow, trainer.device());
-        let (model, s_per_epoch) =
-            time_training(model, &mut trainer, &digits.train, passes, dequantized_loss)?;
-        let sample_seconds = time_seconds(|| {
-            digit_samples(&model.valid(), GRID_IMAGES, config, &ctx.device);
-        });
-        Ok(Bench::new(ctx, s_per_epoch, sample_seconds))
+        measure(
+            ctx,
+            model,
+            &mut trainer,
+            &digits.train,
+            passes,
+            dequantized_loss,
+            |model| {
+                digit_samples(&model.valid(), GRID_IMAGES, config, &ctx.device);
+            },
+        )
     }
 }
