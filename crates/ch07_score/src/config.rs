@@ -52,3 +52,111 @@ impl Preset for FmConfig {
         &mut self.max_epochs
     }
 }
+
+/// Denoising score matching with Langevin sampling (Tomczak, `sm_example`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SmConfig {
+    /// D: pixels per image.
+    pub dim: usize,
+    /// M: width of the score network's hidden layers.
+    pub hidden: usize,
+    /// sigma: the standard deviation of the noise added to the data.
+    pub sigma: f64,
+    /// Langevin steps from uniform noise to a sample.
+    pub langevin_steps: usize,
+    /// alpha: the step along the score network's output.
+    pub step: f64,
+    /// eta: the standard deviation of the noise added at every step.
+    pub noise: f64,
+    pub batch_size: usize,
+    /// Adamax learning rate.
+    pub learning_rate: f64,
+    pub max_epochs: usize,
+    /// Consecutive non-improving validation epochs tolerated.
+    pub patience: usize,
+}
+
+impl Preset for SmConfig {
+    /// The book's settings: M = 512, sigma = 0.1, 100 steps of alpha = 0.1 and eta = 0.05,
+    /// Adamax 1e-4, batch 32.
+    fn full() -> SmConfig {
+        SmConfig {
+            dim: 64,
+            hidden: 512,
+            sigma: 0.1,
+            langevin_steps: 100,
+            step: 0.1,
+            noise: 0.05,
+            batch_size: 32,
+            learning_rate: 1e-4,
+            max_epochs: 1000,
+            patience: 20,
+        }
+    }
+
+    /// The same model for 10 epochs.
+    fn quick() -> SmConfig {
+        SmConfig {
+            max_epochs: 10,
+            patience: 3,
+            ..SmConfig::full()
+        }
+    }
+
+    fn max_epochs(&mut self) -> &mut usize {
+        &mut self.max_epochs
+    }
+}
+
+/// A score-based generative model on a variance-exploding SDE (Tomczak, `sbgm_example`;
+/// Song et al., 2021).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SbgmConfig {
+    /// D: pixels per image.
+    pub dim: usize,
+    /// M: width of the score network's hidden layers.
+    pub hidden: usize,
+    /// sigma: the SDE's diffusion coefficient is g(t) = sigma^t.
+    pub sigma: f64,
+    /// The smallest time: t runs over [t_min, 1], where the noise's scale is not zero.
+    pub t_min: f64,
+    /// Time points of the Euler sampler from t = 1 to t = t_min (the book's T = 20).
+    pub euler_points: usize,
+    pub batch_size: usize,
+    /// Adamax learning rate.
+    pub learning_rate: f64,
+    pub max_epochs: usize,
+    /// Consecutive non-improving validation epochs tolerated.
+    pub patience: usize,
+}
+
+impl Preset for SbgmConfig {
+    /// The book's settings: M = 512, sigma = 1.01, t_min = 1e-5, 20 time points, Adamax 1e-3,
+    /// batch 32, patience 50.
+    fn full() -> SbgmConfig {
+        SbgmConfig {
+            dim: 64,
+            hidden: 512,
+            sigma: 1.01,
+            t_min: 1e-5,
+            euler_points: 20,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            max_epochs: 1000,
+            patience: 50,
+        }
+    }
+
+    /// The same model for 10 epochs.
+    fn quick() -> SbgmConfig {
+        SbgmConfig {
+            max_epochs: 10,
+            patience: 3,
+            ..SbgmConfig::full()
+        }
+    }
+
+    fn max_epochs(&mut self) -> &mut usize {
+        &mut self.max_epochs
+    }
+}

@@ -5,65 +5,34 @@
 //!
 //! log p_1(x_1) = log N(x_0; 0, I) - integral_0^1 div v(x_t, t) dt.
 
-use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::tanh;
 use dgm_core::distributions::log_standard_normal;
-use dgm_core::nn::{Activation, Init, Mlp};
+use dgm_core::nn::Activation;
 
 use crate::config::FmConfig;
+use crate::nets::TimeConditioned;
+use crate::ode::{euler_path, linspace, ode_log_likelihood};
 
 /// The vector field's output is clipped to [-3, 3] (the book's Hardtanh).
 const MAX_VELOCITY: f64 = 3.0;
 
 // ANCHOR: field
-/// v(x, t): an MLP D -> M -> M -> M -> D with SELU, applied to x + tanh(W t + b) (the book adds
-/// a learned embedding of t to the input).
-#[derive(Module, Debug)]
-pub struct VectorField {
-    time: Linear,
-    net: Mlp,
-}
+/// v(x, t): the MLP D -> M -> M -> M -> D with SELU, applied to x + tanh(W t + b).
+pub type VectorField = TimeConditioned;
 
-impl VectorField {
-    pub fn new(config: &FmConfig, device: &Device) -> VectorField {
-        let (d, m) = (config.dim, config.hidden);
-        VectorField {
-            time: LinearConfig::new(1, d).init(device),
-            net: Mlp::new(
-                &[d, m, m, m, d],
-                Activation::Selu,
-                Activation::Identity,
-                Init::PyTorch,
-                device,
-            ),
-        }
-    }
-
-    /// # Shapes
-    /// - x: [batch, D]; t: [batch, 1]
-    /// - returns: [batch, D]
-    pub fn forward(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
-        let h = x + tanh(self.time.forward(t));
-        self.net.forward(h).clamp(-MAX_VELOCITY, MAX_VELOCITY)
-    }
+/// The book's vector field for `config`.
+pub fn vector_field(config: &FmConfig, device: &Device) -> VectorField {
+    TimeConditioned::new(
+        config.dim,
+        config.hidden,
+        Activation::Selu,
+        MAX_VELOCITY,
+        device,
+    )
 }
 // ANCHOR_END: field
-
-/// A time-dependent vector field v(x, t), as the ODE solvers see it.
-pub trait Field {
-    /// # Shapes
-    /// - x: [batch, D]; t: [batch, 1]
-    /// - returns: [batch, D]
-    fn velocity(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2>;
-}
-
-impl Field for VectorField {
-    fn velocity(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
-        self.forward(x, t)
-    }
-}
 
 // ANCHOR: path
 /// The point at time t of the path from noise eps (t = 0) to x_1 (t = 1, up to sigma):
@@ -107,16 +76,6 @@ pub fn fm_loss(field: &VectorField, x1: Tensor<2>, sigma: f64) -> Tensor<1> {
 }
 // ANCHOR_END: loss
 
-/// The time points 0, 1/(n-1), ..., 1 of the Euler schemes.
-fn time_points(n: usize) -> Vec<f64> {
-    (0..n).map(|i| i as f64 / (n - 1) as f64).collect()
-}
-
-/// A [batch, 1] tensor filled with t.
-fn time_column(t: f64, batch: usize, device: &Device) -> Tensor<2> {
-    Tensor::full([batch, 1], t, device)
-}
-
 // ANCHOR: sample
 /// x_0 ~ N(0, I), then Euler steps x <- x + v(x, t) dt over `points` time points from 0 to 1.
 /// Returns every state, noise first; the book ends with a tanh, which keeps samples in [-1, 1].
@@ -130,14 +89,8 @@ pub fn sample_path(
     points: usize,
     device: &Device,
 ) -> Vec<Tensor<2>> {
-    let ts = time_points(points);
-    let mut x = Tensor::random([n, dim], Distribution::Normal(0.0, 1.0), device);
-    let mut states = vec![x.clone()];
-    for pair in ts.windows(2) {
-        let dt = pair[1] - pair[0];
-        x = x.clone() + field.forward(x, time_column(pair[0], n, device)) * dt;
-        states.push(x.clone());
-    }
+    let x0 = Tensor::random([n, dim], Distribution::Normal(0.0, 1.0), device);
+    let mut states = euler_path(field, x0, &linspace(0.0, 1.0, points));
     let last = states.pop().expect("the path has an end");
     states.push(tanh(last));
     states
@@ -145,66 +98,16 @@ pub fn sample_path(
 // ANCHOR_END: sample
 
 // ANCHOR: likelihood
-/// The exact divergence div v(x, t) = sum_d dv_d / dx_d of every row, with one backward pass:
-/// each image is repeated D times, copy d keeps only output d, and the gradient of their sum
-/// with respect to copy d's input holds dv_d / dx_d in column d.
+/// log p_1(x_1) by integrating the ODE backwards from the data (t = 1) to noise (t = 0):
 ///
-/// `field` and `x` must live on an autodiff device.
-///
-/// # Shapes
-/// - x: [batch, D]
-/// - returns: [batch]
-pub fn divergence(field: &impl Field, x: Tensor<2>, t: f64) -> Tensor<1> {
-    let [batch, dim] = x.dims();
-    let device = x.device();
-    // [batch, D] -> [D, batch, D] -> [D batch, D]: copy d of every image.
-    let copies = x
-        .detach()
-        .unsqueeze_dim::<3>(0)
-        .repeat_dim(0, dim)
-        .reshape([dim * batch, dim])
-        .require_grad();
-    // The one-hot selector of output d for copy d: [D, 1, D] -> [D batch, D]
-    let eye = Tensor::<2>::eye(dim, &device)
-        .unsqueeze_dim::<3>(1)
-        .repeat_dim(1, batch)
-        .reshape([dim * batch, dim]);
-    let v = field.velocity(copies.clone(), time_column(t, dim * batch, &device));
-    let grads = (v * eye.clone()).sum().backward();
-    let jacobian_rows = copies
-        .grad(&grads)
-        .expect("the copies require their gradient");
-    // dv_d/dx_d of copy (d, b): [D batch, D] -> [D batch] -> [D, batch] -> sum over d -> [batch]
-    let diagonal = jacobian_rows * eye.inner();
-    diagonal
-        .sum_dim(1)
-        .reshape([dim, batch])
-        .sum_dim(0)
-        .reshape([batch])
-}
-
-/// log p_1(x_1) by integrating the ODE backwards from the data (t = 1) to noise (t = 0) with
-/// Euler steps, accumulating the divergence at every step:
-///
-/// log p_1(x_1) = log N(x_0; 0, I) - sum_k div v(x_{t_k}, t_k) dt.
+/// log p_1(x_1) = log N(x_0; 0, I) - integral_0^1 div v(x_t, t) dt.
 ///
 /// # Shapes
 /// - x1: [batch, D] on the [-1, 1] scale, on an autodiff device
 /// - returns: [batch]
-pub fn ode_log_likelihood(field: &impl Field, x1: Tensor<2>, points: usize) -> Tensor<1> {
-    let ts = time_points(points);
-    let [batch, _] = x1.dims();
-    let device = x1.device();
-    let mut x = x1.detach();
-    let mut integral = Tensor::<1>::zeros([batch], &device);
-    for pair in ts.windows(2).rev() {
-        let (t, dt) = (pair[1], pair[1] - pair[0]);
-        integral = integral + divergence(field, x.clone(), t) * dt;
-        let v = field
-            .velocity(x.clone(), time_column(t, batch, &device))
-            .detach();
-        x = (x - v * dt).detach();
-    }
-    log_standard_normal(x) - integral
+pub fn log_likelihood(field: &VectorField, x1: Tensor<2>, points: usize) -> Tensor<1> {
+    let mut ts = linspace(0.0, 1.0, points);
+    ts.reverse();
+    ode_log_likelihood(field, x1, &ts, log_standard_normal)
 }
 // ANCHOR_END: likelihood

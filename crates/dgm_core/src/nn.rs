@@ -23,6 +23,8 @@ pub enum Activation {
     SigmoidGelu,
     /// lambda x for x > 0, lambda alpha (e^x - 1) otherwise (Klambauer et al., 2017).
     Selu,
+    /// x sigmoid(x), also called swish.
+    Silu,
 }
 
 /// SELU's constants, chosen so that activations keep mean 0 and variance 1.
@@ -47,6 +49,7 @@ impl Activation {
                 let negative = (relu(x.clone().neg()).neg().exp() - 1.0) * SELU_ALPHA;
                 (relu(x) + negative) * SELU_LAMBDA
             }
+            Activation::Silu => x.clone() * sigmoid(x),
         }
     }
 }
@@ -201,6 +204,21 @@ mod tests {
             0.0,
             (2.0 * SELU_LAMBDA) as f32,
         ];
+        for (got, want) in y.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-5, "{y:?}");
+        }
+    }
+
+    #[test]
+    fn silu_at_known_points() {
+        let device = Device::flex();
+        let x = Tensor::<1>::from_data(
+            burn::tensor::TensorData::new(vec![-2.0f32, 0.0, 3.0], [3]),
+            &device,
+        );
+        let y = crate::data::to_host(Activation::Silu.apply(x));
+        // x / (1 + e^-x)
+        let expected = [-2.0 / (1.0 + 2f32.exp()), 0.0, 3.0 / (1.0 + (-3f32).exp())];
         for (got, want) in y.iter().zip(expected) {
             assert!((got - want).abs() < 1e-5, "{y:?}");
         }

@@ -1,0 +1,103 @@
+//! The two networks of the chapter: every model here is an MLP D -> M -> M -> M -> D with its
+//! output clipped (the book's Hardtanh), given the time through an embedding added to its input
+//! when the model needs it.
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::tanh;
+use dgm_core::nn::{Activation, Init, Mlp};
+
+use crate::ode::Field;
+
+// ANCHOR: clipped
+/// x -> clamp(MLP(x), -clip, clip): three hidden layers of width M.
+#[derive(Module, Debug)]
+pub struct ClippedMlp {
+    net: Mlp,
+    #[module(skip)]
+    clip: f64,
+}
+
+impl ClippedMlp {
+    pub fn new(
+        dim: usize,
+        hidden: usize,
+        activation: Activation,
+        clip: f64,
+        device: &Device,
+    ) -> ClippedMlp {
+        let (d, m) = (dim, hidden);
+        ClippedMlp {
+            net: Mlp::new(
+                &[d, m, m, m, d],
+                activation,
+                Activation::Identity,
+                Init::PyTorch,
+                device,
+            ),
+            clip,
+        }
+    }
+
+    /// # Shapes
+    /// - x: [batch, D]
+    /// - returns: [batch, D]
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.net.forward(x).clamp(-self.clip, self.clip)
+    }
+}
+// ANCHOR_END: clipped
+
+// ANCHOR: time_conditioned
+/// f(x, t) = clamp(MLP(x + tanh(W t + b)), -clip, clip): the book tells the network the time
+/// by adding a learned embedding of t to the input.
+#[derive(Module, Debug)]
+pub struct TimeConditioned {
+    time: Linear,
+    net: Mlp,
+    #[module(skip)]
+    clip: f64,
+}
+
+impl TimeConditioned {
+    pub fn new(
+        dim: usize,
+        hidden: usize,
+        activation: Activation,
+        clip: f64,
+        device: &Device,
+    ) -> TimeConditioned {
+        let (d, m) = (dim, hidden);
+        TimeConditioned {
+            time: LinearConfig::new(1, d).init(device),
+            net: Mlp::new(
+                &[d, m, m, m, d],
+                activation,
+                Activation::Identity,
+                Init::PyTorch,
+                device,
+            ),
+            clip,
+        }
+    }
+
+    /// # Shapes
+    /// - x: [batch, D]; t: [batch, 1]
+    /// - returns: [batch, D]
+    pub fn forward(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
+        let h = x + tanh(self.time.forward(t));
+        self.net.forward(h).clamp(-self.clip, self.clip)
+    }
+}
+
+impl Field for TimeConditioned {
+    fn velocity(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
+        self.forward(x, t)
+    }
+}
+// ANCHOR_END: time_conditioned
+
+/// A [batch, 1] tensor filled with t.
+pub fn time_column(t: f64, batch: usize, device: &Device) -> Tensor<2> {
+    Tensor::full([batch, 1], t, device)
+}
