@@ -9,9 +9,9 @@ use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
-    sample_quality_metrics, save_real_digits, write_digit_samples,
+    sample_quality_metrics, save_chains, save_real_digits, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, GridSpec, save_grid};
+use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::split_mean;
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
@@ -37,31 +37,6 @@ pub fn neg_elbo(model: &Ddgm, split: &Split, batch_size: usize, device: &Device)
 fn trainer(config: &DdgmConfig, ctx: &RunContext) -> Trainer {
     let adamax = AdamaxConfig::new().init();
     Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
-}
-
-/// `reverse.png`: one chain per row, from z_T (left) through z_1 to the decoder's mean (right).
-fn save_reverse_process(path: &Path, model: &Ddgm, dim: usize, device: &Device) -> Result<()> {
-    let states = model.reverse_process(CHAINS, dim, device);
-    let columns = states.len();
-    // [columns][CHAINS, D] -> row by row: chain i's states side by side.
-    let states: Vec<Vec<f32>> = states
-        .into_iter()
-        .map(|s| to_host(to_digit_scale(s)))
-        .collect();
-    let mut images = Vec::with_capacity(CHAINS * columns * dim);
-    for chain in 0..CHAINS {
-        for state in &states {
-            images.extend_from_slice(&state[chain * dim..(chain + 1) * dim]);
-        }
-    }
-    save_grid(
-        path,
-        &images,
-        GridSpec {
-            columns,
-            ..DIGITS_GRID
-        },
-    )
 }
 
 /// Trains with early stopping on the validation -ELBO, evaluates the best model on the test
@@ -94,7 +69,9 @@ pub fn train_and_report(config: &DdgmConfig, digits: &Digits, ctx: &RunContext) 
         &samples[..GRID_IMAGES * config.dim],
         DIGITS_GRID,
     )?;
-    save_reverse_process(&run.dir.path("reverse.png"), &best, config.dim, &ctx.device)?;
+    // `reverse.png`: one chain per row, from z_T (left) through z_1 to the decoder's mean (right).
+    let chains = best.reverse_process(CHAINS, config.dim, &ctx.device);
+    save_chains(&run.dir.path("reverse.png"), &chains, chains.len())?;
     let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
     let mut artifacts = DIGIT_ARTIFACTS.to_vec();
     artifacts.push(("reverse", "reverse.png"));

@@ -14,8 +14,8 @@ use rand::rngs::StdRng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::data::{DIGITS_DIM, Digits, Split, to_host, write_npy};
-use crate::images::{DIGITS_GRID, save_grid};
+use crate::data::{DIGITS_DIM, Digits, Split, to_digit_scale, to_host, write_npy};
+use crate::images::{DIGITS_GRID, GridSpec, save_grid};
 use crate::quality;
 use crate::report::Report;
 use crate::run::{RunContext, RunDir};
@@ -187,6 +187,34 @@ pub fn sample_quality_metrics(
 }
 // ANCHOR_END: sample_quality
 
+/// A picture of sampling chains on the [-1, 1] scale: one chain per row, `shown` of its states
+/// (evenly spaced, the first and the last included) from noise (left) to digit (right).
+///
+/// # Shapes
+/// - states: the chains' states in order, each [chains, D]
+pub fn save_chains(path: &Path, states: &[Tensor<2>], shown: usize) -> Result<()> {
+    let shown = shown.clamp(2, states.len().max(2));
+    let last = states.len() - 1;
+    let picked: Vec<Vec<f32>> = (0..shown)
+        .map(|k| to_host(to_digit_scale(states[k * last / (shown - 1)].clone())))
+        .collect();
+    let [chains, dim] = states[0].dims();
+    let mut images = Vec::with_capacity(chains * shown * dim);
+    for chain in 0..chains {
+        for state in &picked {
+            images.extend_from_slice(&state[chain * dim..(chain + 1) * dim]);
+        }
+    }
+    save_grid(
+        path,
+        &images,
+        GridSpec {
+            columns: shown,
+            ..DIGITS_GRID
+        },
+    )
+}
+
 /// Writes `real.png`: the first test digits, to set beside the samples.
 pub fn save_real_digits(run: &RunDir, test: &Split, device: &Device) -> Result<()> {
     let first: Vec<usize> = (0..GRID_IMAGES.min(test.len())).collect();
@@ -233,23 +261,42 @@ pub struct Bench {
 /// trained model, and reports both for this run's model, threads and backend.
 pub fn measure<M: Module>(
     ctx: &RunContext,
-    mut model: M,
+    model: M,
     trainer: &mut Trainer,
     train: &Split,
     passes: usize,
     loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
     sample: impl FnOnce(M),
 ) -> Result<Bench> {
+    time_passes(
+        ctx,
+        passes,
+        model,
+        |model, pass| Ok(trainer.epoch(model, train, pass, &loss)?.0),
+        sample,
+    )
+}
+
+/// Times `passes` calls of `pass(state, pass_index)` after one untimed warm-up call, then one
+/// call of `sample(state)`: the timing loop of [`measure`] for models with their own training
+/// step (two optimisers, labels).
+pub fn time_passes<S>(
+    ctx: &RunContext,
+    passes: usize,
+    mut state: S,
+    mut pass: impl FnMut(S, usize) -> Result<S>,
+    sample: impl FnOnce(S),
+) -> Result<Bench> {
     let mut seconds = Vec::new();
-    for pass in 0..=passes {
+    for index in 0..=passes {
         let start = Instant::now();
-        (model, _) = trainer.epoch(model, train, pass, &loss)?;
-        if pass > 0 {
+        state = pass(state, index)?;
+        if index > 0 {
             seconds.push(start.elapsed().as_secs_f64());
         }
     }
     let start = Instant::now();
-    sample(model);
+    sample(state);
     Ok(Bench {
         model: ctx.model,
         threads: crate::backend::threads(),

@@ -1,4 +1,4 @@
-//! Learning curves as PNG, always with a CSV of the same numbers beside them.
+//! Learning curves and other figures as PNG, always with a CSV of the same numbers beside them.
 //!
 //! The font ships inside the binary (DejaVu Sans, `assets/`), so plots draw the same on a
 //! machine without fontconfig.
@@ -179,6 +179,60 @@ pub fn scatter_panels(
                     .map(|&p| Circle::new(p, 1, panel.colour.mix(0.5).filled())),
             )
             .map_err(draw)?;
+    }
+    root.present().map_err(draw)?;
+    Ok(())
+}
+
+/// Draws grey images (values 0..=`max`, `side` x `side` pixels each, row-major) in rows of
+/// `columns`, each with its caption above it, every pixel a `scale` x `scale` square. Writes
+/// `caption,pixel values...` rows to the same path with the extension `.csv`.
+pub fn captioned_images(
+    path: &std::path::Path,
+    images: &[f32],
+    captions: &[String],
+    side: usize,
+    max: f32,
+    columns: usize,
+) -> Result<()> {
+    register_font();
+    let image_len = side * side;
+    let mut csv = String::new();
+    for (caption, image) in captions.iter().zip(images.chunks(image_len)) {
+        let values: Vec<String> = image.iter().map(f32::to_string).collect();
+        writeln!(csv, "{caption},{}", values.join(","))?;
+    }
+    std::fs::write(path.with_extension("csv"), csv)?;
+
+    const SCALE: i32 = 12;
+    const CAPTION: i32 = 22;
+    const GAP: i32 = 8;
+    let columns = columns.clamp(1, captions.len().max(1));
+    let rows = captions.len().div_ceil(columns);
+    let cell_w = side as i32 * SCALE + GAP;
+    let cell_h = side as i32 * SCALE + CAPTION + GAP;
+    let size = (
+        (cell_w * columns as i32 + GAP) as u32,
+        (cell_h * rows as i32 + GAP) as u32,
+    );
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
+    root.fill(&WHITE).map_err(draw)?;
+    for (i, (caption, image)) in captions.iter().zip(images.chunks(image_len)).enumerate() {
+        let left = GAP + (i % columns) as i32 * cell_w;
+        let top = GAP + (i / columns) as i32 * cell_h;
+        root.draw(&Text::new(caption.as_str(), (left, top), (FONT, 16)))
+            .map_err(draw)?;
+        for (p, &v) in image.iter().enumerate() {
+            let grey = (255.0 * (v / max).clamp(0.0, 1.0)).round() as u8;
+            let x = left + (p % side) as i32 * SCALE;
+            let y = top + CAPTION + (p / side) as i32 * SCALE;
+            let square = Rectangle::new(
+                [(x, y), (x + SCALE, y + SCALE)],
+                RGBColor(grey, grey, grey).filled(),
+            );
+            root.draw(&square).map_err(draw)?;
+        }
     }
     root.present().map_err(draw)?;
     Ok(())

@@ -7,16 +7,11 @@ pub mod sbgm;
 pub mod sm;
 
 use std::f64::consts::LN_2;
-use std::path::Path;
 
-use anyhow::Result;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use dgm_core::data::{
-    DIGITS_LEVELS, Split, standard_normal, to_digit_scale, to_host, to_unit_scale,
-};
+use dgm_core::data::{DIGITS_LEVELS, Split, standard_normal, to_unit_scale};
 use dgm_core::experiment::Trainer;
-use dgm_core::images::{DIGITS_GRID, GridSpec, save_grid};
 use dgm_core::metrics::split_mean;
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::run::RunContext;
@@ -27,7 +22,7 @@ use rand::{Rng, SeedableRng};
 pub const CHAPTER: &str = "ch07_score";
 /// Chains drawn in `path.png`, and the states shown of each.
 pub const CHAINS: usize = 8;
-const SHOWN_STATES: usize = 10;
+pub const SHOWN_STATES: usize = 10;
 /// Test images per batch of the likelihood's ODE (each is repeated D times for the divergence).
 const ODE_BATCH: usize = 32;
 
@@ -102,34 +97,4 @@ pub fn ode_metrics(test_nll: f64, dim: usize) -> [(&'static str, f64); 2] {
         ("test_nll_ode", test_nll),
         ("test_bpd", binned / (dim as f64 * LN_2)),
     ]
-}
-
-/// `path.png`: one chain per row, 10 of its states from noise (left) to digit (right).
-///
-/// # Shapes
-/// - states: the chain's states, each [chains, D] on the [-1, 1] scale
-pub fn save_chains(path: &Path, states: &[Tensor<2>]) -> Result<()> {
-    let last = states.len() - 1;
-    let picked: Vec<Vec<f32>> = (0..SHOWN_STATES)
-        .map(|k| {
-            to_host(to_digit_scale(
-                states[k * last / (SHOWN_STATES - 1)].clone(),
-            ))
-        })
-        .collect();
-    let [chains, dim] = states[0].dims();
-    let mut images = Vec::with_capacity(chains * SHOWN_STATES * dim);
-    for chain in 0..chains {
-        for state in &picked {
-            images.extend_from_slice(&state[chain * dim..(chain + 1) * dim]);
-        }
-    }
-    save_grid(
-        path,
-        &images,
-        GridSpec {
-            columns: SHOWN_STATES,
-            ..DIGITS_GRID
-        },
-    )
 }

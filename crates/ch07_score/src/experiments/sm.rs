@@ -9,14 +9,14 @@ use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, measure, reload, sample_quality_metrics,
-    save_real_digits, write_digit_samples,
+    save_chains, save_real_digits, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
 
-use super::{CHAINS, adamax, fixed_draw_mean, save_chains};
+use super::{CHAINS, SHOWN_STATES, adamax, fixed_draw_mean};
 use crate::config::SmConfig;
 use crate::sm::{ScoreNet, dsm_loss, dsm_loss_at, langevin_chain, score_net};
 
@@ -67,7 +67,7 @@ pub fn train_and_report(config: &SmConfig, digits: &Digits, ctx: &RunContext) ->
         DIGITS_GRID,
     )?;
     let chains = langevin_chain(&best, CHAINS, config, &ctx.device);
-    save_chains(&run.dir.path("path.png"), &chains)?;
+    save_chains(&run.dir.path("path.png"), &chains, SHOWN_STATES)?;
     let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
     let mut artifacts = DIGIT_ARTIFACTS.to_vec();
     artifacts.push(("path", "path.png"));
