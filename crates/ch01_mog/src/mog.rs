@@ -93,21 +93,28 @@ impl Mog {
     /// - x: [batch, D]
     /// - returns: [batch]
     pub fn log_prob(&self, x: Tensor<2>) -> Tensor<1> {
-        let [batch, _] = x.dims();
-        let [k, _] = self.means.dims();
-        // Every image against every component: [batch, D] -> [batch, 1, D]; [K, D] -> [1, K, D]
-        let x = x.unsqueeze_dim::<3>(1);
-        let mu = self.means.val().unsqueeze_dim::<3>(0);
-        let log_var = self.log_vars.val().unsqueeze_dim::<3>(0);
-        // log N(x_d; mu_kd, sigma_kd^2) = -1/2 [ln(2 pi) + log sigma_kd^2 + (x_d - mu_kd)^2 / sigma_kd^2]
-        let log_normal =
-            ((x - mu).powi_scalar(2) * log_var.clone().neg().exp() + log_var + (2.0 * PI).ln())
-                * -0.5;
-        // Sum over pixels: [batch, K, D] -> [batch, K, 1] -> [batch, K]
-        let log_components = log_normal.sum_dim(2).reshape([batch, k]);
+        let [_, d] = x.dims();
+        let mu = self.means.val();
+        let log_var = self.log_vars.val();
+        let precision = log_var.clone().neg().exp();
+        // sum_d (x_d - mu_kd)^2 / sigma_kd^2
+        //   = sum_d x_d^2 / sigma_kd^2 - 2 sum_d x_d mu_kd / sigma_kd^2 + sum_d mu_kd^2 / sigma_kd^2:
+        // two matrix products [batch, D] x [D, K] instead of a [batch, K, D] tensor.
+        let squares = x
+            .clone()
+            .powi_scalar(2)
+            .matmul(precision.clone().transpose())
+            - x.matmul((mu.clone() * precision.clone()).transpose()) * 2.0
+            + (mu.powi_scalar(2) * precision).sum_dim(1).transpose();
+        // sum_d log N(x_d; mu_kd, sigma_kd^2)
+        //   = -1/2 [D ln(2 pi) + sum_d log sigma_kd^2 + sum_d (x_d - mu_kd)^2 / sigma_kd^2]
+        // [K, D] -> [K, 1] -> [1, K]
+        let log_det = log_var.sum_dim(1).transpose();
+        let log_components = (squares + log_det + d as f64 * (2.0 * PI).ln()) * -0.5;
         // [K] -> [1, K]
         let log_joint = log_components + self.log_weights().unsqueeze_dim::<2>(0);
         // [batch, K] -> [batch, 1] -> [batch]
+        let [batch, _] = log_joint.dims();
         log_sum_exp(log_joint, 1).reshape([batch])
     }
 
