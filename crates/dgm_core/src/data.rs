@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use sha2::{Digest, Sha256};
@@ -76,6 +76,15 @@ impl Split {
             values.extend_from_slice(&self.pixels[i * self.dim..(i + 1) * self.dim]);
         }
         Tensor::from_data(TensorData::new(values, [indices.len(), self.dim]), device)
+    }
+
+    /// The labels of the rows `indices` as integers.
+    ///
+    /// # Shapes
+    /// - returns: [indices.len()]
+    pub fn labels_of(&self, indices: &[usize], device: &Device) -> Tensor<1, Int> {
+        let values: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
+        Tensor::from_data(TensorData::new(values, [indices.len()]), device)
     }
 
     /// Index batches in row order (evaluation); the last batch may be smaller.

@@ -128,6 +128,20 @@ pub fn log_discretized_logistic(x: Tensor<2>, mean: Tensor<2>, log_scale: Tensor
     log_p.sum_dim(1).reshape([batch])
 }
 
+/// -log softmax(logits)[label] of every row: the classifier's cross-entropy per example.
+///
+/// # Shapes
+/// - logits: [n, classes]; labels: [n]
+/// - returns: [n]
+pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let [n, _] = logits.dims();
+    // [n, classes] -> the label's column [n, 1] -> [n]
+    log_softmax(logits, 1)
+        .gather(1, labels.reshape([n, 1]))
+        .neg()
+        .reshape([n])
+}
+
 /// log sum_i exp(x_i) along `dim` (kept, with size 1), computed as m + log sum_i exp(x_i - m)
 /// with m the maximum, so that no exp overflows. burn has no logsumexp.
 pub fn log_sum_exp<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {

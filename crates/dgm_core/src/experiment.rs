@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Result;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
@@ -96,6 +96,38 @@ impl Trainer {
 }
 // ANCHOR_END: trainer
 
+impl Trainer {
+    /// [`Trainer::epoch`] for models trained on images and their labels:
+    /// `loss(&model, (x, y))` with y the labels as integers [batch].
+    pub fn labelled_epoch<M: Module>(
+        &mut self,
+        model: M,
+        train: &Split,
+        epoch: usize,
+        loss: impl Fn(&M, (Tensor<2>, Tensor<1, Int>)) -> Tensor<1>,
+    ) -> Result<(M, f64)> {
+        let device = self.device.clone();
+        let batches = train
+            .shuffled_batches(self.batch_size, &mut self.rng)
+            .into_iter()
+            .map(|indices| {
+                (
+                    train.rows(&indices, &device),
+                    train.labels_of(&indices, &device),
+                )
+            });
+        let learning_rate = self.learning_rate;
+        train_epoch(
+            model,
+            &mut self.optimizer,
+            learning_rate,
+            batches,
+            epoch,
+            loss,
+        )
+    }
+}
+
 /// One training run from its config to its report: the output directory and the clock.
 pub struct Run {
     pub dir: RunDir,
@@ -127,6 +159,26 @@ impl Run {
             settings,
             &self.dir,
             |model, epoch| trainer.epoch(model, train, epoch, &loss),
+            validate,
+        )
+    }
+
+    /// [`Run::fit`] for models trained on images and their labels (see
+    /// [`Trainer::labelled_epoch`]).
+    pub fn fit_labelled<M: Module + Clone>(
+        &self,
+        model: M,
+        trainer: &mut Trainer,
+        train: &Split,
+        settings: &FitSettings,
+        loss: impl Fn(&M, (Tensor<2>, Tensor<1, Int>)) -> Tensor<1>,
+        validate: impl FnMut(&M) -> f64,
+    ) -> Result<Fitted<M>> {
+        fit(
+            model,
+            settings,
+            &self.dir,
+            |model, epoch| trainer.labelled_epoch(model, train, epoch, &loss),
             validate,
         )
     }

@@ -25,6 +25,8 @@ pub enum Activation {
     Selu,
     /// x sigmoid(x), also called swish.
     Silu,
+    /// x for x > 0, e^x - 1 otherwise (Clevert et al., 2016).
+    Elu,
 }
 
 /// SELU's constants, chosen so that activations keep mean 0 and variance 1.
@@ -50,6 +52,8 @@ impl Activation {
                 (relu(x) + negative) * SELU_LAMBDA
             }
             Activation::Silu => x.clone() * sigmoid(x),
+            // relu(x) + exp(min(x, 0)) - 1, with min(x, 0) = -relu(-x).
+            Activation::Elu => relu(x.clone()) + relu(x.neg()).neg().exp() - 1.0,
         }
     }
 }
@@ -210,15 +214,20 @@ mod tests {
     }
 
     #[test]
-    fn silu_at_known_points() {
+    fn silu_and_elu_at_known_points() {
         let device = Device::flex();
         let x = Tensor::<1>::from_data(
             burn::tensor::TensorData::new(vec![-2.0f32, 0.0, 3.0], [3]),
             &device,
         );
-        let y = crate::data::to_host(Activation::Silu.apply(x));
+        let y = crate::data::to_host(Activation::Silu.apply(x.clone()));
         // x / (1 + e^-x)
         let expected = [-2.0 / (1.0 + 2f32.exp()), 0.0, 3.0 / (1.0 + (-3f32).exp())];
+        for (got, want) in y.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-5, "{y:?}");
+        }
+        let y = crate::data::to_host(Activation::Elu.apply(x));
+        let expected = [(-2f32).exp() - 1.0, 0.0, 3.0];
         for (got, want) in y.iter().zip(expected) {
             assert!((got - want).abs() < 1e-5, "{y:?}");
         }

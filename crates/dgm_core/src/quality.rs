@@ -18,12 +18,13 @@ use burn::module::Module;
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::{log_softmax, relu, softmax};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::data::{DIGITS_DIM, DIGITS_LEVELS, Digits, Split, to_host};
+use crate::distributions::cross_entropy;
 use crate::train::ensure_finite;
 
 /// Changes whenever the classifier or its training changes, so that no older cached classifier
@@ -140,8 +141,8 @@ impl Trained {
         for epoch in 0..EPOCHS {
             for (b, indices) in train.shuffled_batches(BATCH, &mut rng).iter().enumerate() {
                 let x = train.rows(indices, &train_device);
-                let loss =
-                    cross_entropy(classifier.logits(x), labels(train, indices, &train_device));
+                let labels = train.labels_of(indices, &train_device);
+                let loss = cross_entropy(classifier.logits(x), labels).mean();
                 ensure_finite(loss.clone().into_scalar::<f32>() as f64, epoch, b)?;
                 let grads = GradientsParams::from_grads(loss.backward(), &classifier);
                 classifier = optimizer.step(LEARNING_RATE, classifier, grads);
@@ -154,20 +155,6 @@ impl Trained {
             test_accuracy,
         })
     }
-}
-
-/// The labels of `indices` as an integer tensor [n].
-fn labels(split: &Split, indices: &[usize], device: &Device) -> Tensor<1, Int> {
-    let values: Vec<i64> = indices.iter().map(|&i| split.labels[i] as i64).collect();
-    Tensor::from_data(TensorData::new(values, [indices.len()]), device)
-}
-
-/// The mean of -log softmax(logits)[label].
-fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
-    let [n, _] = logits.dims();
-    // [n, 10] -> the label's column [n, 1]
-    let picked = log_softmax(logits, 1).gather(1, labels.reshape([n, 1]));
-    picked.neg().mean()
 }
 
 /// The fraction of a split the classifier labels correctly.

@@ -89,15 +89,15 @@ pub fn ensure_finite(loss: f64, epoch: usize, batch: usize) -> Result<()> {
 // ANCHOR: train_epoch
 /// One pass over the training batches: for each, the loss, its gradient, one optimiser step.
 ///
-/// `loss(&model, x)` returns the batch's scalar loss (for the likelihood models, the batch mean
-/// of -log p(x)). Returns the model and the mean training loss of the epoch.
-pub fn train_epoch<M: Module>(
+/// `loss(&model, batch)` returns the batch's scalar loss (for the likelihood models, the batch
+/// mean of -log p(x); a batch is the images x, or the images and their labels). Returns the model and the mean training loss of the epoch.
+pub fn train_epoch<M: Module, B>(
     mut model: M,
     optimizer: &mut ModuleOptimizer,
     learning_rate: f64,
-    batches: impl IntoIterator<Item = Tensor<2>>,
+    batches: impl IntoIterator<Item = B>,
     epoch: usize,
-    loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
+    loss: impl Fn(&M, B) -> Tensor<1>,
 ) -> Result<(M, f64)> {
     let mut loss_sum = 0.0;
     let mut count = 0;
