@@ -5,7 +5,7 @@
 
 use burn::module::Param;
 use burn::prelude::*;
-use dgm_core::distributions::log_discretized_logistic;
+use dgm_core::distributions::{log_discretized_logistic, sample_discretized_logistic};
 use dgm_core::nn::{Activation, Init, Mlp};
 
 use crate::config::IdfConfig;
@@ -173,15 +173,8 @@ impl Idf {
     ///
     /// # Shapes
     /// - returns: [n, D], integers stored as floats (not clamped to the data's range)
-    pub fn sample(&self, n: usize, device: &Device) -> Tensor<2> {
-        let [_, dim] = self.mean.dims();
-        let u = Tensor::<2>::random(
-            [n, dim],
-            burn::tensor::Distribution::Uniform(1e-6, 1.0 - 1e-6),
-            device,
-        );
-        let logistic = (u.clone() / (u.neg() + 1.0)).log();
-        let z = (logistic * self.log_scale.val().exp() + self.mean.val()).round();
+    pub fn sample(&self, n: usize) -> Tensor<2> {
+        let z = sample_discretized_logistic(self.mean.val(), self.log_scale.val(), n);
         self.inverse(z)
     }
 }

@@ -128,6 +128,23 @@ pub fn log_discretized_logistic(x: Tensor<2>, mean: Tensor<2>, log_scale: Tensor
     log_p.sum_dim(1).reshape([batch])
 }
 
+/// n draws from the factorised discretised logistic: the inverse CDF of the logistic,
+/// mu + s log(u / (1 - u)) with u uniform, rounded to the nearest integer.
+///
+/// # Shapes
+/// - mean, log_scale: [1, D]
+/// - returns: [n, D], integers stored as floats
+pub fn sample_discretized_logistic(mean: Tensor<2>, log_scale: Tensor<2>, n: usize) -> Tensor<2> {
+    let [_, dim] = mean.dims();
+    let u = Tensor::<2>::random(
+        [n, dim],
+        burn::tensor::Distribution::Uniform(1e-6, 1.0 - 1e-6),
+        &mean.device(),
+    );
+    let logistic = (u.clone() / (u.neg() + 1.0)).log();
+    (logistic * log_scale.exp() + mean).round()
+}
+
 /// -log softmax(logits)[label] of every row: the classifier's cross-entropy per example.
 ///
 /// # Shapes

@@ -65,7 +65,7 @@ pub fn train_and_report(config: &IdfConfig, digits: &Digits, ctx: &RunContext) -
 
     let best = fitted.best_model.valid();
     let test_nll = nll(&best, &digits.test, config.batch_size, &ctx.device);
-    let samples = to_host(clamp_to_digit_range(best.sample(SAMPLES, &ctx.device)));
+    let samples = to_host(clamp_to_digit_range(best.sample(SAMPLES)));
     save_grid(
         &run.dir.path("samples.png"),
         &samples[..GRID_IMAGES * config.dim],
@@ -133,7 +133,7 @@ impl ModelCommand for IdfCommand {
         samples_out: Option<&Path>,
     ) -> Result<PathBuf> {
         let (run, config, model) = reload(ctx, Idf::new)?;
-        let samples = to_host(clamp_to_digit_range(model.sample(n, &ctx.device)));
+        let samples = to_host(clamp_to_digit_range(model.sample(n)));
         write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
     }
 
@@ -150,7 +150,7 @@ impl ModelCommand for IdfCommand {
             passes,
             |model, x| model.loss(x),
             |model| {
-                to_host(model.valid().sample(GRID_IMAGES, &ctx.device));
+                to_host(model.valid().sample(GRID_IMAGES));
             },
         )
     }

@@ -1,0 +1,222 @@
+//! The hybrid model on the labelled digits from start to report, and the verbs that reuse its
+//! checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use burn::prelude::*;
+use dgm_core::cli::ModelCommand;
+use dgm_core::data::{DIGITS_LEVELS, DIGITS_SIDE, Digits, Split, to_host};
+use dgm_core::experiment::{
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
+    save_real_digits, time_passes, write_digit_samples,
+};
+use dgm_core::images::{DIGITS_GRID, save_grid};
+use dgm_core::metrics::MeanAccumulator;
+use dgm_core::optim::AdamaxConfig;
+use dgm_core::plot::captioned_images;
+use dgm_core::report::Report;
+use dgm_core::run::RunContext;
+use dgm_core::train::FitSettings;
+
+use crate::config::HybridConfig;
+use crate::hybrid::{Hybrid, hybrid_terms};
+
+/// The crate, as named in paths and reports.
+pub const CHAPTER: &str = "ch08_hybrid";
+/// Misclassified test digits drawn in `misclassified.png`, at most.
+const SHOWN_ERRORS: usize = 40;
+
+/// Adamax with the config's learning rate and batch size.
+fn trainer(config: &HybridConfig, ctx: &RunContext) -> Trainer {
+    Trainer::new(
+        AdamaxConfig::new().init(),
+        config.learning_rate,
+        config.batch_size,
+        ctx,
+    )
+}
+
+/// The training loss: the batch mean of -log p(y | x) - alpha log p(x).
+fn train_loss(model: &Hybrid, x: Tensor<2>, y: Tensor<1, Int>, alpha: f64) -> Tensor<1> {
+    let (classification, nll) = hybrid_terms(model.outputs(x), y);
+    (classification + nll * alpha).mean()
+}
+
+/// The metrics of a split.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// The fraction of images whose most likely class is not their label.
+    pub error: f64,
+    /// Mean cross-entropy, nats.
+    pub classification: f64,
+    /// Mean -log p(x), nats per image.
+    pub nll: f64,
+    /// The book's objective: classification + alpha nll.
+    pub total: f64,
+    /// (row, label, predicted label) of every misclassified image.
+    pub mistakes: Vec<(usize, u8, u8)>,
+}
+
+/// Every metric over a split.
+pub fn evaluate(
+    model: &Hybrid,
+    split: &Split,
+    config: &HybridConfig,
+    device: &Device,
+) -> Evaluation {
+    let (mut errors, mut classification, mut nll) = (
+        MeanAccumulator::default(),
+        MeanAccumulator::default(),
+        MeanAccumulator::default(),
+    );
+    let mut mistakes = Vec::new();
+    for indices in split.batches(config.batch_size) {
+        let x = split.rows(&indices, device);
+        let y = split.labels_of(&indices, device);
+        let outputs = model.outputs(x);
+        let predicted: Vec<f32> = to_host(outputs.logits.clone().argmax(1).float());
+        let (ce, neg_log_p) = hybrid_terms(outputs, y);
+        let wrong: Vec<f32> = indices
+            .iter()
+            .zip(&predicted)
+            .map(|(&i, &p)| {
+                let (label, guess) = (split.labels[i], p as u8);
+                if label != guess {
+                    mistakes.push((i, label, guess));
+                }
+                f32::from(label != guess)
+            })
+            .collect();
+        errors.add(&wrong);
+        classification.add(&to_host(ce));
+        nll.add(&to_host(neg_log_p));
+    }
+    let (classification, nll) = (classification.mean(), nll.mean());
+    Evaluation {
+        error: errors.mean(),
+        classification,
+        nll,
+        total: classification + config.alpha * nll,
+        mistakes,
+    }
+}
+
+/// n samples on the digits' scale (clamped to the 17 levels).
+fn sample_digits(model: &Hybrid, n: usize) -> Vec<f32> {
+    to_host(model.sample(n).clamp(0.0, (DIGITS_LEVELS - 1) as f64))
+}
+
+/// `misclassified.png` (+ CSV): test digits the classifier gets wrong, captioned
+/// "label -> predicted".
+fn save_mistakes(path: &Path, test: &Split, mistakes: &[(usize, u8, u8)]) -> Result<()> {
+    let shown = &mistakes[..mistakes.len().min(SHOWN_ERRORS)];
+    let images: Vec<f32> = shown
+        .iter()
+        .flat_map(|&(i, _, _)| test.pixels[i * test.dim..(i + 1) * test.dim].to_vec())
+        .collect();
+    let captions: Vec<String> = shown
+        .iter()
+        .map(|&(_, label, guess)| format!("{label} -> {guess}"))
+        .collect();
+    let max = (DIGITS_LEVELS - 1) as f32;
+    captioned_images(path, &images, &captions, DIGITS_SIDE, max, 10)
+}
+
+/// Trains with early stopping on the validation objective, evaluates the best model on the
+/// test split, draws samples and the misclassified digits, and writes every output.
+pub fn train_and_report(
+    config: &HybridConfig,
+    digits: &Digits,
+    ctx: &RunContext,
+) -> Result<Report> {
+    let run = Run::start(ctx, config)?;
+    save_real_digits(&run.dir, &digits.test, &ctx.device)?;
+    let mut trainer = trainer(config, ctx);
+    let model = Hybrid::new(config, trainer.device());
+    let parameters = model.num_params();
+    let settings = FitSettings {
+        max_epochs: config.max_epochs,
+        patience: config.patience,
+        val_name: "val_objective",
+    };
+    let fitted = run.fit_labelled(
+        model,
+        &mut trainer,
+        &digits.train,
+        &settings,
+        |model, (x, y)| train_loss(model, x, y, config.alpha),
+        |model| evaluate(&model.valid(), &digits.val, config, &ctx.device).total,
+    )?;
+
+    let best = fitted.best_model.valid();
+    let test = evaluate(&best, &digits.test, config, &ctx.device);
+    let samples = sample_digits(&best, SAMPLES);
+    save_grid(
+        &run.dir.path("samples.png"),
+        &samples[..GRID_IMAGES * config.dim],
+        DIGITS_GRID,
+    )?;
+    save_mistakes(
+        &run.dir.path("misclassified.png"),
+        &digits.test,
+        &test.mistakes,
+    )?;
+    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
+    artifacts.extend([
+        ("misclassified", "misclassified.png"),
+        ("misclassified_csv", "misclassified.csv"),
+    ]);
+    let metrics = [
+        ("test_error", test.error),
+        ("test_nll", test.nll),
+        ("test_classification_loss", test.classification),
+        ("test_objective", test.total),
+        fd,
+        confidence,
+    ];
+    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
+}
+
+/// The hybrid model on the command line.
+pub struct HybridCommand;
+
+impl ModelCommand for HybridCommand {
+    const MODEL: &'static str = "hybrid";
+    type Config = HybridConfig;
+
+    fn train(config: &HybridConfig, ctx: &RunContext) -> Result<Report> {
+        train_and_report(config, &Digits::load()?, ctx)
+    }
+
+    /// Reloads the best checkpoint of a finished run and draws `n` new images.
+    fn sample(
+        ctx: &RunContext,
+        n: usize,
+        grid: Option<PathBuf>,
+        samples_out: Option<&Path>,
+    ) -> Result<PathBuf> {
+        let (run, config, model) = reload(ctx, Hybrid::new)?;
+        let config: HybridConfig = config;
+        let samples = sample_digits(&model, n);
+        write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
+    }
+
+    /// Times `passes` training passes (no validation) and one sample grid.
+    fn bench(config: &HybridConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        let digits = Digits::load()?;
+        let mut trainer = trainer(config, ctx);
+        let model = Hybrid::new(config, trainer.device());
+        let loss = |model: &Hybrid, (x, y)| train_loss(model, x, y, config.alpha);
+        time_passes(
+            ctx,
+            passes,
+            model,
+            |model, pass| Ok(trainer.labelled_epoch(model, &digits.train, pass, loss)?.0),
+            |model| {
+                sample_digits(&model.valid(), GRID_IMAGES);
+            },
+        )
+    }
+}
