@@ -205,7 +205,11 @@ where
             .expect("valid template"),
     );
     let mut stopping = EarlyStopping::new(settings.patience);
-    let mut best_model = model.clone();
+    // The best epoch's parameters and buffers as a record, not as a clone of the model: a clone
+    // shares its BatchNorm running statistics with the model (burn keeps them behind a shared
+    // pointer), so the statistics of a cloned "best" model would go on changing with every
+    // later training step.
+    let mut best_record = None;
     let mut curve = Vec::new();
 
     for epoch in 0..settings.max_epochs {
@@ -223,8 +227,8 @@ where
 
         let verdict = stopping.observe(epoch, val_metric);
         if verdict == Verdict::Improved {
-            best_model = model.clone();
-            run.save_checkpoint(&best_model)?;
+            run.save_checkpoint(&model)?;
+            best_record = Some(model.clone().into_record());
         }
         plot::save_curve(run, &curve, settings.val_name)?;
 
@@ -246,6 +250,11 @@ where
     bar.finish_and_clear();
 
     let (best_epoch, best_val) = stopping.best().unwrap_or((0, f64::NAN));
+    // The last model's structure with the best epoch's values loaded into it.
+    let best_model = match best_record {
+        Some(record) => model.load_record(record),
+        None => model,
+    };
     Ok(Fitted {
         best_model,
         best_epoch,
@@ -258,6 +267,46 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_best_model_keeps_the_batchnorm_statistics_of_its_epoch() {
+        use burn::nn::{BatchNorm, BatchNormConfig};
+        use burn::tensor::{Device, Distribution};
+
+        let device = Device::flex().autodiff();
+        let dir = std::env::temp_dir().join(format!("dgm-core-fit-bn-{}", std::process::id()));
+        let run = RunDir::create(&dir).unwrap();
+        let settings = FitSettings {
+            max_epochs: 3,
+            patience: 5,
+            val_name: "val",
+        };
+        // Epoch e normalises a batch with mean 100 e: the running mean climbs every epoch.
+        let train = |norm: BatchNorm, epoch: usize| {
+            let mean = 100.0 * epoch as f64;
+            let x = Tensor::<2>::random([16, 3], Distribution::Normal(mean, 1.0), &device);
+            let _ = norm.forward(x);
+            Ok((norm, 0.0))
+        };
+        // Validation gets worse every epoch: the first epoch is the best.
+        let mut val = 0.0;
+        let fitted = fit(
+            BatchNormConfig::new(3).init(&device),
+            &settings,
+            &run,
+            train,
+            |_| {
+                val += 1.0;
+                val
+            },
+        )
+        .unwrap();
+        assert_eq!(fitted.best_epoch, 0);
+        // The later epochs' statistics (tens and hundreds) must not leak into the best model.
+        let mean = crate::data::to_host(fitted.best_model.running_mean.value());
+        assert!(mean.iter().all(|m| m.abs() < 1.0), "{mean:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn stops_after_patience_plus_one_non_improving_epochs_and_keeps_the_best() {
