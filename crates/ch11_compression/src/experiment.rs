@@ -330,7 +330,7 @@ impl<E: EntropyChoice> ModelCommand for CompressionCommand<E> {
 
 // ANCHOR: sweep
 /// The rates' weights of the rate-distortion sweep.
-pub const SWEEP_BETAS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
+pub const SWEEP_BETAS: [f64; 5] = [1.0, 4.0, 16.0, 64.0, 256.0];
 
 /// The rate-distortion sweep (`rate-distortion`): the book's compressor trained once per beta
 /// in [`SWEEP_BETAS`], each in its own directory `beta-<beta>` inside the run's, then
