@@ -10,9 +10,8 @@ use dgm_core::cli::ModelCommand;
 use dgm_core::data::{DIGITS_LEVELS, DIGITS_SIDE, Digits, Split, standard_normal, to_host};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
-    sample_quality_metrics, save_real_digits, write_digit_samples,
+    save_and_score_samples, save_real_digits, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::split_mean;
 use dgm_core::plot::captioned_images;
 use dgm_core::report::Report;
@@ -126,13 +125,8 @@ pub fn train_and_report(config: &MogConfig, digits: &Digits, ctx: &RunContext) -
     let best = fitted.best_model.valid();
     let test_nll = nll(&best, &test, config.batch_size, &ctx.device);
     let samples = sample_digits(&best, SAMPLES);
-    save_grid(
-        &run.dir.path("samples.png"),
-        &samples[..GRID_IMAGES * config.dim],
-        DIGITS_GRID,
-    )?;
     save_means(&run.dir.path("means.png"), &best)?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     let mut artifacts = DIGIT_ARTIFACTS.to_vec();
     artifacts.extend([("means", "means.png"), ("means_csv", "means.csv")]);
     let metrics = [("test_nll", test_nll), fd, confidence];

@@ -9,9 +9,8 @@ use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
-    sample_quality_metrics, save_chains, save_real_digits, write_digit_samples,
+    save_and_score_samples, save_chains, save_real_digits, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::split_mean;
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
@@ -64,15 +63,10 @@ pub fn train_and_report(config: &DdgmConfig, digits: &Digits, ctx: &RunContext) 
     let best = fitted.best_model.valid();
     let test_neg_elbo = neg_elbo(&best, &digits.test, config.batch_size, &ctx.device);
     let samples = sample_digits(&best, SAMPLES, config.dim, &ctx.device);
-    save_grid(
-        &run.dir.path("samples.png"),
-        &samples[..GRID_IMAGES * config.dim],
-        DIGITS_GRID,
-    )?;
     // `reverse.png`: one chain per row, from z_T (left) through z_1 to the decoder's mean (right).
     let chains = best.reverse_process(CHAINS, config.dim, &ctx.device);
     save_chains(&run.dir.path("reverse.png"), &chains, chains.len())?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     let mut artifacts = DIGIT_ARTIFACTS.to_vec();
     artifacts.push(("reverse", "reverse.png"));
     let metrics = [("test_neg_elbo", test_neg_elbo), fd, confidence];

@@ -8,10 +8,9 @@ use burn::prelude::*;
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{DIGITS_LEVELS, DIGITS_SIDE, Digits, Split, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, save_and_score_samples,
     save_real_digits, time_passes, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::plot::captioned_images;
@@ -152,17 +151,12 @@ pub fn train_and_report(
     let best = fitted.best_model.valid();
     let test = evaluate(&best, &digits.test, config, &ctx.device);
     let samples = sample_digits(&best, SAMPLES);
-    save_grid(
-        &run.dir.path("samples.png"),
-        &samples[..GRID_IMAGES * config.dim],
-        DIGITS_GRID,
-    )?;
     save_mistakes(
         &run.dir.path("misclassified.png"),
         &digits.test,
         &test.mistakes,
     )?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     let mut artifacts = DIGIT_ARTIFACTS.to_vec();
     artifacts.extend([
         ("misclassified", "misclassified.png"),

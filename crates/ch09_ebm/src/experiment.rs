@@ -9,10 +9,9 @@ use burn::tensor::{Distribution, TensorData};
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, standard_normal, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, sample_quality_metrics,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, save_and_score_samples,
     save_chains, save_real_digits, time_passes, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
@@ -179,14 +178,9 @@ pub fn train_and_report(config: &EbmConfig, digits: &Digits, ctx: &RunContext) -
     let best = fitted.best_model.valid();
     let test = evaluate(&best, &digits.test, config, &ctx.device);
     let samples = sample_digits(&best, SAMPLES, config, &ctx.device);
-    save_grid(
-        &run.dir.path("samples.png"),
-        &samples[..GRID_IMAGES * config.dim],
-        DIGITS_GRID,
-    )?;
     let chains = sample_chains(&best, CHAINS, config, &ctx.device);
     save_chains(&run.dir.path("chains.png"), &chains, SHOWN_STATES)?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     let mut artifacts = DIGIT_ARTIFACTS.to_vec();
     artifacts.push(("chains", "chains.png"));
     let metrics = [

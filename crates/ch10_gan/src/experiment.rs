@@ -13,9 +13,8 @@ use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, reload, sample_quality_metrics,
-    save_real_digits, time_passes, write_digit_samples,
+    save_and_score_samples, save_real_digits, time_passes, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::plot::line_plot;
 use dgm_core::report::Report;
@@ -249,12 +248,7 @@ pub fn train_and_report(config: &GanConfig, digits: &Digits, ctx: &RunContext) -
     let last = gan.valid();
     let test = evaluate(&last, &digits.test, config.batch_size, &ctx.device);
     let samples = sample_digits(&last, SAMPLES, &ctx.device);
-    save_grid(
-        &run.dir.path("samples.png"),
-        &samples[..GRID_IMAGES * config.dim],
-        DIGITS_GRID,
-    )?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     // The report's validation fields follow the sample score from the first epoch to the last.
     let fitted = Fitted {
         best_model: (),

@@ -12,7 +12,7 @@ use dgm_core::cli::{ModelCommand, Preset};
 use dgm_core::data::{DIGITS_LEVELS, Digits, Split, to_host};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
-    sample_quality_metrics, save_real_digits, write_digit_samples,
+    save_and_score_samples, save_real_digits, write_digit_samples,
 };
 use dgm_core::images::{DIGITS_GRID, alternate_rows, save_grid};
 use dgm_core::metrics::MeanAccumulator;
@@ -188,18 +188,13 @@ pub fn train_compressor(
     let test = evaluate(&best, &digits.test, config.batch_size, &ctx.device);
     let coded = code_split(&best, &digits.test, config.code_len, &ctx.device)?;
     let samples = sample_digits(&best, SAMPLES, config.code_len, &ctx.device);
-    save_grid(
-        &run.dir.path("samples.png"),
-        &samples[..GRID_IMAGES * config.dim],
-        DIGITS_GRID,
-    )?;
     save_reconstructions(
         &run.dir.path("reconstructions.png"),
         &best,
         &digits.test,
         &ctx.device,
     )?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     // bits per image = C rate / ln 2; bits per pixel = that / D
     let rate_bits = config.code_len as f64 * test.rate / LN_2;
     let stream_bits = 8.0 * coded.bytes as f64 / digits.test.len() as f64;

@@ -267,6 +267,21 @@ pub fn save_chains(path: &Path, states: &[Tensor<2>], shown: usize) -> Result<()
     )
 }
 
+/// Writes `samples.png`, a grid of the first 64 of a run's digit samples, and scores all of
+/// them: `sample_fd` and `sample_confidence` (see [`sample_quality_metrics`]).
+pub fn save_and_score_samples(
+    run: &RunDir,
+    samples: &[f32],
+    device: &Device,
+) -> Result<[(&'static str, f64); 2]> {
+    save_grid(
+        &run.path("samples.png"),
+        &samples[..GRID_IMAGES * DIGITS_DIM],
+        DIGITS_GRID,
+    )?;
+    sample_quality_metrics(samples, device)
+}
+
 /// Writes `real.png`: the first test digits, to set beside the samples.
 pub fn save_real_digits(run: &RunDir, test: &Split, device: &Device) -> Result<()> {
     let first: Vec<usize> = (0..GRID_IMAGES.min(test.len())).collect();

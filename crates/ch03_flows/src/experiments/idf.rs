@@ -8,9 +8,8 @@ use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_host};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
-    sample_quality_metrics, save_real_digits, write_digit_samples,
+    save_and_score_samples, save_real_digits, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::{bits_per_dim, split_mean};
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
@@ -66,12 +65,7 @@ pub fn train_and_report(config: &IdfConfig, digits: &Digits, ctx: &RunContext) -
     let best = fitted.best_model.valid();
     let test_nll = nll(&best, &digits.test, config.batch_size, &ctx.device);
     let samples = to_host(clamp_to_digit_range(best.sample(SAMPLES)));
-    save_grid(
-        &run.dir.path("samples.png"),
-        &samples[..GRID_IMAGES * config.dim],
-        DIGITS_GRID,
-    )?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     let metrics = [
         ("test_nll", test_nll),
         ("test_bpd", bits_per_dim(test_nll, config.dim)),

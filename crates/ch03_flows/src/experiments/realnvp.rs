@@ -10,9 +10,8 @@ use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_host};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
-    sample_quality_metrics, save_real_digits, write_digit_samples,
+    save_and_score_samples, save_real_digits, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::{bits_per_dim, split_mean};
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
@@ -114,9 +113,7 @@ pub fn train_and_report(
     let test_nll = dequantized_nll(&best, &digits.test, config.batch_size, &ctx.device);
     let bound = discrete_nll_bound(test_nll, config.flow.dim);
     let samples = digit_samples(&best, SAMPLES, config, &ctx.device);
-    let grid = &samples[..GRID_IMAGES * config.flow.dim];
-    save_grid(&run.dir.path("samples.png"), grid, DIGITS_GRID)?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     let metrics = [
         ("test_nll_dequantized", test_nll),
         ("test_nll_discrete_bound", bound),

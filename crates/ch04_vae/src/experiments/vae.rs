@@ -10,9 +10,8 @@ use dgm_core::cli::{ModelCommand, Preset};
 use dgm_core::data::{Digits, Split, to_host};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
-    sample_quality_metrics, save_real_digits, write_digit_samples,
+    save_and_score_samples, save_real_digits, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::metrics::{bits_per_dim, split_mean};
 use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
@@ -163,12 +162,7 @@ pub fn train_and_evaluate<M: LatentModel>(
     let test_nll_iw = nll_iw(&best, &digits.test, schedule.iw_samples, &ctx.device);
     let samples = to_host(best.generate(SAMPLES, &ctx.device));
     let dim = digits.test.dim;
-    save_grid(
-        &run.dir.path("samples.png"),
-        &samples[..GRID_IMAGES * dim],
-        DIGITS_GRID,
-    )?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     let path = |name| run.dir.path(name);
     save_reconstructions(
         &path("reconstructions.png"),

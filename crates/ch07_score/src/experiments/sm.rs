@@ -8,10 +8,9 @@ use burn::prelude::*;
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, measure, reload, sample_quality_metrics,
+    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, measure, reload, save_and_score_samples,
     save_chains, save_real_digits, write_digit_samples,
 };
-use dgm_core::images::{DIGITS_GRID, save_grid};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
@@ -61,14 +60,9 @@ pub fn train_and_report(config: &SmConfig, digits: &Digits, ctx: &RunContext) ->
     let best = fitted.best_model.valid();
     let test_loss = dsm_split_loss(&best, &digits.test, config, &ctx.device);
     let samples = sample_digits(&best, SAMPLES, config, &ctx.device);
-    save_grid(
-        &run.dir.path("samples.png"),
-        &samples[..GRID_IMAGES * config.dim],
-        DIGITS_GRID,
-    )?;
     let chains = langevin_chain(&best, CHAINS, config, &ctx.device);
     save_chains(&run.dir.path("path.png"), &chains, SHOWN_STATES)?;
-    let [fd, confidence] = sample_quality_metrics(&samples, &ctx.device)?;
+    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
     let mut artifacts = DIGIT_ARTIFACTS.to_vec();
     artifacts.push(("path", "path.png"));
     let metrics = [("test_dsm_loss", test_loss), fd, confidence];
