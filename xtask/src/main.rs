@@ -36,7 +36,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   check-all [--full] [--only CRATE] [--skip-tests]   tests, book, every chapter model vs expect.toml
   bench [--only CRATE] [--threads 1,2] [--passes N]  training speed vs the PyTorch reference
   book                                               check includes and anchors, build the mdBook
-  datasets fetch <name>                              fetch a dataset (names: digits)
+  datasets fetch <name>                              fetch a dataset (names: digits, smiles, shakespeare)
   bless                                              copy the full runs' pictures and numbers into the book";
 
 /// Runs a command; Ok(true) when it succeeded.
