@@ -4,4 +4,5 @@ pub mod arm;
 pub mod causal_conv;
 pub mod config;
 pub mod experiment;
+pub mod smiles;
 pub mod train;
