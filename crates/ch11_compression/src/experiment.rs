@@ -419,8 +419,9 @@ impl ModelCommand for RateDistortionCommand {
         )
     }
 
-    fn bench(_config: &CompressionConfig, _ctx: &RunContext, _passes: usize) -> Result<Bench> {
-        anyhow::bail!("the sweep trains the `arm` model; bench that one")
+    /// The sweep trains the `arm` model: its training pass.
+    fn bench(config: &CompressionConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        CompressionCommand::<Arm>::bench(config, ctx, passes)
     }
 }
 // ANCHOR_END: sweep
