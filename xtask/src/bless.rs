@@ -4,7 +4,8 @@
 //! For every model of every `expect.toml` whose full run exists (`runs/<crate>/<model>/full/`),
 //! it copies the pictures and the summary the report lists among its artifacts (every `.png` and
 //! `summary.txt`: for a digit model `samples.png`, `real.png`, `curve.png`) into
-//! `book/src/generated/<crate>/<model>/`, and writes `results.md` beside them.
+//! `book/src/generated/<crate>/<model>/`, and writes `results.md` beside them. Then it writes
+//! `book/src/generated/sample_scores.md`: every blessed model's sample score, best first.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -20,6 +21,8 @@ fn shown_in_book(file: &str) -> bool {
 
 pub fn bless() -> Result<bool> {
     let mut blessed = 0;
+    // (sample_fd, sample_confidence, crate, model) of every blessed digit model
+    let mut scores = Vec::new();
     for chapter in expect::chapters(None)? {
         for model in &chapter.expect.models {
             let run = Path::new("runs")
@@ -52,12 +55,37 @@ pub fn bless() -> Result<bool> {
                 }
             }
             std::fs::write(target.join("results.md"), results_table(&report)?)?;
+            let metric = |key: &str| report["metrics"][key].as_f64();
+            if let (Some(fd), Some(confidence)) =
+                (metric("sample_fd"), metric("sample_confidence"))
+            {
+                scores.push((fd, confidence, chapter.name.clone(), model.name.clone()));
+            }
             println!("blessed {}", target.display());
             blessed += 1;
         }
     }
+    std::fs::write(
+        "book/src/generated/sample_scores.md",
+        sample_score_table(scores)?,
+    )?;
     println!("{blessed} models blessed");
     Ok(true)
+}
+
+/// Every model's sample score as a Markdown table, lowest `sample_fd` first.
+fn sample_score_table(mut scores: Vec<(f64, f64, String, String)>) -> Result<String> {
+    scores.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut table = String::from(
+        "| chapter | model | `sample_fd` | `sample_confidence` |\n|---|---|---|---|\n",
+    );
+    for (fd, confidence, chapter, model) in scores {
+        writeln!(
+            table,
+            "| [{chapter}]({chapter}.md) | `{model}` | {fd:.1} | {confidence:.3} |"
+        )?;
+    }
+    Ok(table)
 }
 
 /// The numbers of a report as a Markdown table.
@@ -110,6 +138,19 @@ fn results_table(report: &serde_json::Value) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sample_scores_are_listed_best_first() {
+        let table = sample_score_table(vec![
+            (94.0, 0.7, "ch06_diffusion".into(), "ddgm".into()),
+            (12.0, 0.9, "ch10_gan".into(), "gan".into()),
+        ])
+        .unwrap();
+        let gan = table.find("`gan`").unwrap();
+        let ddgm = table.find("`ddgm`").unwrap();
+        assert!(gan < ddgm, "{table}");
+        assert!(table.contains("| [ch10_gan](ch10_gan.md) | `gan` | 12.0 | 0.900 |"));
+    }
 
     #[test]
     fn the_table_lists_metrics_and_provenance() {
