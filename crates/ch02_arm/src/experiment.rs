@@ -12,7 +12,6 @@ use dgm_core::experiment::{
     save_and_score_samples, save_real_digits, write_digit_samples,
 };
 use dgm_core::metrics::bits_per_dim;
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
@@ -28,8 +27,7 @@ pub const MODEL: &str = "causal-conv";
 
 /// Adamax with the config's learning rate and batch size, as in every Tomczak example.
 fn trainer(config: &ArmConfig, ctx: &RunContext) -> Trainer {
-    let adamax = AdamaxConfig::new().init();
-    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+    Trainer::adamax(config.learning_rate, config.batch_size, ctx)
 }
 
 /// Trains with early stopping, evaluates the best model on the test split, draws samples and

@@ -10,7 +10,6 @@ use ch04_vae::experiments::vae::{LatentModel, Schedule, VariationalBound, train_
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, to_host};
 use dgm_core::experiment::{Bench, GRID_IMAGES, Trainer, measure, reload, write_digit_samples};
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 
@@ -106,8 +105,7 @@ impl ModelCommand for HvaeCommand {
     /// Times `passes` training passes (no validation) and one sample grid.
     fn bench(config: &HvaeConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
         let digits = Digits::load()?;
-        let adamax = AdamaxConfig::new().init();
-        let mut trainer = Trainer::new(adamax, config.learning_rate, config.batch_size, ctx);
+        let mut trainer = Trainer::adamax(config.learning_rate, config.batch_size, ctx);
         let model = Hvae::new(config, trainer.device());
         measure(
             ctx,

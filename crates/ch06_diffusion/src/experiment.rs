@@ -12,7 +12,6 @@ use dgm_core::experiment::{
     save_and_score_samples, save_chains, save_real_digits, write_digit_samples,
 };
 use dgm_core::metrics::split_mean;
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
@@ -34,8 +33,7 @@ pub fn neg_elbo(model: &Ddgm, split: &Split, batch_size: usize, device: &Device)
 
 /// Adamax with the config's learning rate and batch size.
 fn trainer(config: &DdgmConfig, ctx: &RunContext) -> Trainer {
-    let adamax = AdamaxConfig::new().init();
-    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+    Trainer::adamax(config.learning_rate, config.batch_size, ctx)
 }
 
 /// Trains with early stopping on the validation -ELBO, evaluates the best model on the test

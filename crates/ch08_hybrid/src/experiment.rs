@@ -12,7 +12,6 @@ use dgm_core::experiment::{
     save_real_digits, time_passes, write_digit_samples,
 };
 use dgm_core::metrics::MeanAccumulator;
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::plot::captioned_images;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
@@ -28,12 +27,7 @@ const SHOWN_ERRORS: usize = 40;
 
 /// Adamax with the config's learning rate and batch size.
 fn trainer(config: &HybridConfig, ctx: &RunContext) -> Trainer {
-    Trainer::new(
-        AdamaxConfig::new().init(),
-        config.learning_rate,
-        config.batch_size,
-        ctx,
-    )
+    Trainer::adamax(config.learning_rate, config.batch_size, ctx)
 }
 
 /// The training loss: the batch mean of -log p(y | x) - alpha log p(x).

@@ -13,7 +13,6 @@ use dgm_core::experiment::{
     save_chains, save_real_digits, time_passes, write_digit_samples,
 };
 use dgm_core::metrics::MeanAccumulator;
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
@@ -34,12 +33,7 @@ const SHOWN_STATES: usize = 11;
 
 /// Adamax with the config's learning rate and batch size.
 fn trainer(config: &EbmConfig, ctx: &RunContext) -> Trainer {
-    Trainer::new(
-        AdamaxConfig::new().init(),
-        config.learning_rate,
-        config.batch_size,
-        ctx,
-    )
+    Trainer::adamax(config.learning_rate, config.batch_size, ctx)
 }
 
 /// Langevin chains from uniform noise, with the device's random numbers.

@@ -16,7 +16,6 @@ use dgm_core::experiment::{
 };
 use dgm_core::images::{DIGITS_GRID, alternate_rows, save_grid};
 use dgm_core::metrics::MeanAccumulator;
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::plot::line_plot;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
@@ -33,12 +32,7 @@ const SHOWN: usize = 32;
 
 /// Adamax with the config's learning rate and batch size.
 fn trainer(config: &CompressionConfig, ctx: &RunContext) -> Trainer {
-    Trainer::new(
-        AdamaxConfig::new().init(),
-        config.learning_rate,
-        config.batch_size,
-        ctx,
-    )
+    Trainer::adamax(config.learning_rate, config.batch_size, ctx)
 }
 
 /// The metrics of a split.

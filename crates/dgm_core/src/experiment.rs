@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::data::{DIGITS_DIM, Digits, Split, to_digit_scale, to_host, write_npy};
 use crate::images::{DIGITS_GRID, GridSpec, save_grid};
+use crate::optim::AdamaxConfig;
 use crate::quality;
 use crate::report::Report;
 use crate::run::{RunContext, RunDir};
@@ -97,6 +98,11 @@ impl Trainer {
 // ANCHOR_END: trainer
 
 impl Trainer {
+    /// A trainer with Adamax at its defaults, the optimiser of most of Tomczak's examples.
+    pub fn adamax(learning_rate: f64, batch_size: usize, ctx: &RunContext) -> Trainer {
+        Trainer::new(AdamaxConfig::new().init(), learning_rate, batch_size, ctx)
+    }
+
     /// [`Trainer::epoch`] for models trained on images and their labels:
     /// `loss(&model, (x, y))` with y the labels as integers [batch].
     pub fn labelled_epoch<M: Module>(

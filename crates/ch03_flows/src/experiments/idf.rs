@@ -11,7 +11,6 @@ use dgm_core::experiment::{
     save_and_score_samples, save_real_digits, write_digit_samples,
 };
 use dgm_core::metrics::{bits_per_dim, split_mean};
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
@@ -25,8 +24,7 @@ pub const MODEL: &str = "idf";
 
 /// Adamax with the config's learning rate and batch size.
 fn trainer(config: &IdfConfig, ctx: &RunContext) -> Trainer {
-    let adamax = AdamaxConfig::new().init();
-    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+    Trainer::adamax(config.learning_rate, config.batch_size, ctx)
 }
 
 /// The exact NLL of a split: sum over its images of -log P(x), divided by N.

@@ -13,7 +13,6 @@ use dgm_core::experiment::{
     save_and_score_samples, save_real_digits, write_digit_samples,
 };
 use dgm_core::metrics::{bits_per_dim, split_mean};
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
@@ -73,8 +72,7 @@ pub fn dequantized_loss(model: &RealNvp, x: Tensor<2>) -> Tensor<1> {
 
 /// Adamax with the config's learning rate and batch size.
 fn trainer(config: &RealNvpConfig, ctx: &RunContext) -> Trainer {
-    let adamax = AdamaxConfig::new().init();
-    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+    Trainer::adamax(config.learning_rate, config.batch_size, ctx)
 }
 
 /// Samples on the digits' scale: each value v in (x, x + 1/2] belongs to pixel value floor(v).

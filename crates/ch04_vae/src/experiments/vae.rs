@@ -13,7 +13,6 @@ use dgm_core::experiment::{
     save_and_score_samples, save_real_digits, write_digit_samples,
 };
 use dgm_core::metrics::{bits_per_dim, split_mean};
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::{FitSettings, Fitted};
@@ -28,8 +27,7 @@ const IW_BATCH: usize = 8;
 
 /// Adamax with the config's learning rate and batch size.
 fn trainer(config: &VaeConfig, ctx: &RunContext) -> Trainer {
-    let adamax = AdamaxConfig::new().init();
-    Trainer::new(adamax, config.learning_rate, config.batch_size, ctx)
+    Trainer::adamax(config.learning_rate, config.batch_size, ctx)
 }
 
 /// A latent-variable model evaluated by its ELBO and by importance weighting (chapter 5's
@@ -138,8 +136,7 @@ pub fn train_and_evaluate<M: LatentModel>(
 ) -> Result<Evaluated<M>> {
     let run = Run::start(ctx, config)?;
     save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-    let adamax = AdamaxConfig::new().init();
-    let mut trainer = Trainer::new(adamax, schedule.learning_rate, schedule.batch_size, ctx);
+    let mut trainer = Trainer::adamax(schedule.learning_rate, schedule.batch_size, ctx);
     let model = build(trainer.device());
     let parameters = model.parameters();
     let settings = FitSettings {

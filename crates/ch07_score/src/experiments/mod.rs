@@ -13,7 +13,6 @@ use burn::tensor::TensorData;
 use dgm_core::data::{DIGITS_LEVELS, Split, standard_normal, to_unit_scale};
 use dgm_core::experiment::Trainer;
 use dgm_core::metrics::split_mean;
-use dgm_core::optim::AdamaxConfig;
 use dgm_core::run::RunContext;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -28,7 +27,7 @@ const ODE_BATCH: usize = 32;
 
 /// Adamax, the book's optimiser for every model of the chapter.
 fn adamax(learning_rate: f64, batch_size: usize, ctx: &RunContext) -> Trainer {
-    Trainer::new(AdamaxConfig::new().init(), learning_rate, batch_size, ctx)
+    Trainer::adamax(learning_rate, batch_size, ctx)
 }
 
 /// Seed of the times and noise of every validation pass: the same draws each epoch, so that
