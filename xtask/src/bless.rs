@@ -56,8 +56,7 @@ pub fn bless() -> Result<bool> {
             }
             std::fs::write(target.join("results.md"), results_table(&report)?)?;
             let metric = |key: &str| report["metrics"][key].as_f64();
-            if let (Some(fd), Some(confidence)) =
-                (metric("sample_fd"), metric("sample_confidence"))
+            if let (Some(fd), Some(confidence)) = (metric("sample_fd"), metric("sample_confidence"))
             {
                 scores.push((fd, confidence, chapter.name.clone(), model.name.clone()));
             }
