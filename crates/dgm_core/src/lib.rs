@@ -22,6 +22,7 @@
 //! | [`run`] | the output directory of a run, its config and checkpoint |
 //! | [`testing`] | the setup of every chapter's smoke tests |
 
+pub mod attention;
 pub mod backend;
 pub mod cli;
 pub mod data;
