@@ -1,23 +1,9 @@
 //! Tiny end-to-end runs: a few steps, a report, a reload.
 
-use std::path::Path;
-
 use ch07_score::config::{FmConfig, SbgmConfig, SmConfig};
 use ch07_score::experiments::{CHAPTER, fm, sbgm, sm};
 use dgm_core::cli::{ModelCommand, Preset};
-use dgm_core::report::Report;
-use dgm_core::testing::{few_digits, quick_context};
-
-/// The report on disk is the one returned, every metric is finite and every artifact exists.
-fn check(report: &Report, dir: &Path, keys: &[&str]) {
-    assert_eq!(Report::read(&dir.join("report.json")).unwrap(), *report);
-    for key in keys {
-        assert!(report.metrics[*key].is_finite(), "{key}");
-    }
-    for file in report.artifacts.values() {
-        assert!(dir.join(file).is_file(), "{file} was not written");
-    }
-}
+use dgm_core::testing::{assert_run_written, few_digits, quick_context};
 
 #[test]
 fn flow_matching_writes_its_report_and_can_be_reloaded() {
@@ -30,7 +16,7 @@ fn flow_matching_writes_its_report_and_can_be_reloaded() {
         ..FmConfig::quick()
     };
     let report = fm::train_and_report(&config, &few_digits(), &ctx).unwrap();
-    check(
+    assert_run_written(
         &report,
         &dir,
         &["test_nll_ode", "test_bpd", "sample_fd", "sample_confidence"],
@@ -54,7 +40,7 @@ fn score_matching_writes_its_report_and_can_be_reloaded() {
         ..SmConfig::quick()
     };
     let report = sm::train_and_report(&config, &few_digits(), &ctx).unwrap();
-    check(
+    assert_run_written(
         &report,
         &dir,
         &["test_dsm_loss", "sample_fd", "sample_confidence"],
@@ -78,7 +64,7 @@ fn the_sde_model_writes_its_report_and_can_be_reloaded() {
         ..SbgmConfig::quick()
     };
     let report = sbgm::train_and_report(&config, &few_digits(), &ctx).unwrap();
-    check(
+    assert_run_written(
         &report,
         &dir,
         &[

@@ -3,8 +3,7 @@
 use ch09_ebm::config::EbmConfig;
 use ch09_ebm::experiment::{CHAPTER, EbmCommand, train_and_report};
 use dgm_core::cli::{ModelCommand, Preset};
-use dgm_core::report::Report;
-use dgm_core::testing::{few_digits, quick_context};
+use dgm_core::testing::{assert_run_written, few_digits, quick_context};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
@@ -17,18 +16,16 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
         ..EbmConfig::quick()
     };
     let report = train_and_report(&config, &few_digits(), &ctx).unwrap();
-    assert_eq!(Report::read(&dir.join("report.json")).unwrap(), report);
-    for key in [
-        "test_error",
-        "test_total_loss",
-        "sample_fd",
-        "sample_confidence",
-    ] {
-        assert!(report.metrics[key].is_finite(), "{key}");
-    }
-    for file in report.artifacts.values() {
-        assert!(dir.join(file).is_file(), "{file} was not written");
-    }
+    assert_run_written(
+        &report,
+        &dir,
+        &[
+            "test_error",
+            "test_total_loss",
+            "sample_fd",
+            "sample_confidence",
+        ],
+    );
     assert!(EbmCommand::sample(&ctx, 3, None, None).unwrap().is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }

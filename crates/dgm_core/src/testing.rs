@@ -40,3 +40,16 @@ pub fn few_digits() -> Digits {
         test: digits.test.head(16),
     }
 }
+
+/// A finished run's report is the one on disk, the given metrics are finite, and every artifact
+/// it lists was written.
+pub fn assert_run_written(report: &crate::report::Report, dir: &std::path::Path, metrics: &[&str]) {
+    let written = crate::report::Report::read(&dir.join("report.json")).expect("report.json");
+    assert_eq!(written, *report);
+    for key in metrics {
+        assert!(report.metrics[*key].is_finite(), "{key}");
+    }
+    for file in report.artifacts.values() {
+        assert!(dir.join(file).is_file(), "{file} was not written");
+    }
+}

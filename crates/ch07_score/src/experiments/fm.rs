@@ -7,14 +7,14 @@ use burn::prelude::*;
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, measure, reload, save_and_score_samples,
-    save_chains, save_real_digits, write_digit_samples,
+    Bench, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload, save_real_digits,
+    write_digit_samples,
 };
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
 
-use super::{CHAINS, SHOWN_STATES, adamax, fixed_draw_mean, ode_metrics, ode_nll};
+use super::{CHAINS, finish_with_path, fixed_draw_mean, ode_metrics, ode_nll};
 use crate::config::FmConfig;
 use crate::fm::{VectorField, fm_loss, fm_loss_at, log_likelihood, sample_path, vector_field};
 
@@ -38,7 +38,7 @@ fn sample_digits(field: &VectorField, n: usize, config: &FmConfig, device: &Devi
 pub fn train_and_report(config: &FmConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
     let run = Run::start(ctx, config)?;
     save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-    let mut trainer = adamax(config.learning_rate, config.batch_size, ctx);
+    let mut trainer = Trainer::adamax(config.learning_rate, config.batch_size, ctx);
     let field = vector_field(config, trainer.device());
     let parameters = field.num_params();
     let settings = FitSettings {
@@ -61,13 +61,11 @@ pub fn train_and_report(config: &FmConfig, digits: &Digits, ctx: &RunContext) ->
     });
     let samples = sample_digits(&best, SAMPLES, config, &ctx.device);
     let chains = sample_path(&best, CHAINS, config.dim, config.ode_points, &ctx.device);
-    save_chains(&run.dir.path("path.png"), &chains, SHOWN_STATES)?;
-    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
-    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
-    artifacts.push(("path", "path.png"));
     let [nll, bpd] = ode_metrics(test_nll, config.dim);
-    let metrics = [nll, bpd, fd, confidence];
-    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
+    let metrics = [nll, bpd];
+    finish_with_path(
+        &run, ctx, &fitted, parameters, config, &samples, &chains, &metrics,
+    )
 }
 
 /// Flow matching on the command line.
@@ -97,7 +95,7 @@ impl ModelCommand for FmCommand {
     /// Times `passes` training passes (no validation) and one sample grid.
     fn bench(config: &FmConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
         let digits = Digits::load()?;
-        let mut trainer = adamax(config.learning_rate, config.batch_size, ctx);
+        let mut trainer = Trainer::adamax(config.learning_rate, config.batch_size, ctx);
         let field = vector_field(config, trainer.device());
         let sigma = config.sigma_min;
         measure(

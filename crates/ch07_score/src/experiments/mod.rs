@@ -8,27 +8,26 @@ pub mod sm;
 
 use std::f64::consts::LN_2;
 
+use anyhow::Result;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use dgm_core::data::{DIGITS_LEVELS, Split, standard_normal, to_unit_scale};
-use dgm_core::experiment::Trainer;
+use dgm_core::experiment::{DIGIT_ARTIFACTS, Run, save_and_score_samples, save_chains};
 use dgm_core::metrics::split_mean;
+use dgm_core::report::Report;
 use dgm_core::run::RunContext;
+use dgm_core::train::Fitted;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serde::Serialize;
 
 /// The crate, as named in paths and reports.
 pub const CHAPTER: &str = "ch07_score";
 /// Chains drawn in `path.png`, and the states shown of each.
 pub const CHAINS: usize = 8;
-pub const SHOWN_STATES: usize = 10;
+const SHOWN_STATES: usize = 10;
 /// Test images per batch of the likelihood's ODE (each is repeated D times for the divergence).
 const ODE_BATCH: usize = 32;
-
-/// Adamax, the book's optimiser for every model of the chapter.
-fn adamax(learning_rate: f64, batch_size: usize, ctx: &RunContext) -> Trainer {
-    Trainer::adamax(learning_rate, batch_size, ctx)
-}
 
 /// Seed of the times and noise of every validation pass: the same draws each epoch, so that
 /// early stopping compares models, not draws.
@@ -96,4 +95,28 @@ pub fn ode_metrics(test_nll: f64, dim: usize) -> [(&'static str, f64); 2] {
         ("test_nll_ode", test_nll),
         ("test_bpd", binned / (dim as f64 * LN_2)),
     ]
+}
+
+/// Writes `path.png` from the chains and the sample grid, scores the samples, and finishes
+/// the run with `metrics` and the scores.
+///
+/// # Shapes
+/// - samples: n x D values on the digits' scale; chains: states [chains, D] on [-1, 1]
+#[allow(clippy::too_many_arguments)]
+pub fn finish_with_path<M>(
+    run: &Run,
+    ctx: &RunContext,
+    fitted: &Fitted<M>,
+    parameters: usize,
+    config: &impl Serialize,
+    samples: &[f32],
+    chains: &[Tensor<2>],
+    metrics: &[(&str, f64)],
+) -> Result<Report> {
+    save_chains(&run.dir.path("path.png"), chains, SHOWN_STATES)?;
+    let scores = save_and_score_samples(&run.dir, samples, &ctx.device)?;
+    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
+    artifacts.push(("path", "path.png"));
+    let all: Vec<(&str, f64)> = metrics.iter().copied().chain(scores).collect();
+    run.finish(ctx, fitted, parameters, config, &all, &artifacts)
 }

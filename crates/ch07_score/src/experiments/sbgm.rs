@@ -7,14 +7,14 @@ use burn::prelude::*;
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, measure, reload, save_and_score_samples,
-    save_chains, save_real_digits, write_digit_samples,
+    Bench, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload, save_real_digits,
+    write_digit_samples,
 };
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
 
-use super::{CHAINS, SHOWN_STATES, adamax, fixed_draw_mean, ode_metrics, ode_nll};
+use super::{CHAINS, finish_with_path, fixed_draw_mean, ode_metrics, ode_nll};
 use crate::config::SbgmConfig;
 use crate::sbgm::{
     ScoreNet, VeSde, denoising_loss, denoising_loss_at, log_likelihood, sample_path, score_net,
@@ -56,7 +56,7 @@ fn train_loss(score: &ScoreNet, x: Tensor<2>, config: &SbgmConfig) -> Tensor<1> 
 pub fn train_and_report(config: &SbgmConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
     let run = Run::start(ctx, config)?;
     save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-    let mut trainer = adamax(config.learning_rate, config.batch_size, ctx);
+    let mut trainer = Trainer::adamax(config.learning_rate, config.batch_size, ctx);
     let score = score_net(config, trainer.device());
     let parameters = score.num_params();
     let settings = FitSettings {
@@ -80,13 +80,11 @@ pub fn train_and_report(config: &SbgmConfig, digits: &Digits, ctx: &RunContext) 
     });
     let samples = sample_digits(&best, SAMPLES, config, &ctx.device);
     let chains = sample_path(&best, CHAINS, config, &ctx.device);
-    save_chains(&run.dir.path("path.png"), &chains, SHOWN_STATES)?;
-    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
-    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
-    artifacts.push(("path", "path.png"));
     let [nll, bpd] = ode_metrics(test_nll, config.dim);
-    let metrics = [("test_denoising_loss", test_loss), nll, bpd, fd, confidence];
-    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
+    let metrics = [("test_denoising_loss", test_loss), nll, bpd];
+    finish_with_path(
+        &run, ctx, &fitted, parameters, config, &samples, &chains, &metrics,
+    )
 }
 
 /// The SDE model on the command line.
@@ -116,7 +114,7 @@ impl ModelCommand for SbgmCommand {
     /// Times `passes` training passes (no validation) and one sample grid.
     fn bench(config: &SbgmConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
         let digits = Digits::load()?;
-        let mut trainer = adamax(config.learning_rate, config.batch_size, ctx);
+        let mut trainer = Trainer::adamax(config.learning_rate, config.batch_size, ctx);
         let score = score_net(config, trainer.device());
         measure(
             ctx,

@@ -8,14 +8,14 @@ use burn::prelude::*;
 use dgm_core::cli::ModelCommand;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, measure, reload, save_and_score_samples,
-    save_chains, save_real_digits, write_digit_samples,
+    Bench, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload, save_real_digits,
+    write_digit_samples,
 };
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::FitSettings;
 
-use super::{CHAINS, SHOWN_STATES, adamax, fixed_draw_mean};
+use super::{CHAINS, finish_with_path, fixed_draw_mean};
 use crate::config::SmConfig;
 use crate::sm::{ScoreNet, dsm_loss, dsm_loss_at, langevin_chain, score_net};
 
@@ -40,7 +40,7 @@ fn sample_digits(score: &ScoreNet, n: usize, config: &SmConfig, device: &Device)
 pub fn train_and_report(config: &SmConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
     let run = Run::start(ctx, config)?;
     save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-    let mut trainer = adamax(config.learning_rate, config.batch_size, ctx);
+    let mut trainer = Trainer::adamax(config.learning_rate, config.batch_size, ctx);
     let score = score_net(config, trainer.device());
     let parameters = score.num_params();
     let settings = FitSettings {
@@ -61,12 +61,10 @@ pub fn train_and_report(config: &SmConfig, digits: &Digits, ctx: &RunContext) ->
     let test_loss = dsm_split_loss(&best, &digits.test, config, &ctx.device);
     let samples = sample_digits(&best, SAMPLES, config, &ctx.device);
     let chains = langevin_chain(&best, CHAINS, config, &ctx.device);
-    save_chains(&run.dir.path("path.png"), &chains, SHOWN_STATES)?;
-    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
-    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
-    artifacts.push(("path", "path.png"));
-    let metrics = [("test_dsm_loss", test_loss), fd, confidence];
-    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
+    let metrics = [("test_dsm_loss", test_loss)];
+    finish_with_path(
+        &run, ctx, &fitted, parameters, config, &samples, &chains, &metrics,
+    )
 }
 
 /// Denoising score matching on the command line.
@@ -96,7 +94,7 @@ impl ModelCommand for SmCommand {
     /// Times `passes` training passes (no validation) and one sample grid.
     fn bench(config: &SmConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
         let digits = Digits::load()?;
-        let mut trainer = adamax(config.learning_rate, config.batch_size, ctx);
+        let mut trainer = Trainer::adamax(config.learning_rate, config.batch_size, ctx);
         let score = score_net(config, trainer.device());
         measure(
             ctx,
