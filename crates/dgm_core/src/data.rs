@@ -89,24 +89,34 @@ impl Split {
 
     /// Index batches in row order (evaluation); the last batch may be smaller.
     pub fn batches(&self, batch_size: usize) -> Vec<Vec<usize>> {
-        (0..self.len())
-            .collect::<Vec<_>>()
-            .chunks(batch_size)
-            .map(<[usize]>::to_vec)
-            .collect()
+        batches(self.len(), batch_size)
     }
 
     /// Index batches of a fresh random permutation (one training epoch).
     pub fn shuffled_batches(&self, batch_size: usize, rng: &mut impl Rng) -> Vec<Vec<usize>> {
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        order.shuffle(rng);
-        order.chunks(batch_size).map(<[usize]>::to_vec).collect()
+        shuffled_batches(self.len(), batch_size, rng)
     }
 
     /// Sum of all pixel values (a checksum of the split).
     pub fn pixel_sum(&self) -> f64 {
         self.pixels.iter().map(|&v| v as f64).sum()
     }
+}
+
+/// The indices 0..n in batches of `batch_size`, in order; the last batch may be smaller.
+pub fn batches(n: usize, batch_size: usize) -> Vec<Vec<usize>> {
+    (0..n)
+        .collect::<Vec<_>>()
+        .chunks(batch_size)
+        .map(<[usize]>::to_vec)
+        .collect()
+}
+
+/// The indices 0..n in a fresh random order, in batches of `batch_size`.
+pub fn shuffled_batches(n: usize, batch_size: usize, rng: &mut impl Rng) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    order.chunks(batch_size).map(<[usize]>::to_vec).collect()
 }
 
 /// The digits in the books' three splits.

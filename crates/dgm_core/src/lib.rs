@@ -21,6 +21,7 @@
 //! | [`report`] | the `report.json` every run writes and the closing summary |
 //! | [`run`] | the output directory of a run, its config and checkpoint |
 //! | [`testing`] | the setup of every chapter's smoke tests |
+//! | [`transformer`] | the decoder transformer, token sequences, their NLL and sampling |
 
 pub mod attention;
 pub mod backend;
@@ -38,3 +39,4 @@ pub mod report;
 pub mod run;
 pub mod testing;
 pub mod train;
+pub mod transformer;
