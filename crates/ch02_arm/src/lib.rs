@@ -4,5 +4,7 @@ pub mod arm;
 pub mod causal_conv;
 pub mod config;
 pub mod experiment;
+pub mod molecules;
 pub mod smiles;
 pub mod train;
+pub mod transformer;

@@ -1,8 +1,9 @@
-//! `cargo run --release -p ch02_arm [-- causal-conv [train|sample|bench]]`
+//! `cargo run --release -p ch02_arm [-- causal-conv|transformer [train|sample|bench]]`
 
 use std::process::ExitCode;
 
 use ch02_arm::experiment::{CHAPTER, CausalConv};
+use ch02_arm::transformer::SmilesTransformer;
 use clap::{Parser, Subcommand};
 use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
 
@@ -23,6 +24,11 @@ enum Model {
         #[command(subcommand)]
         action: Option<Action>,
     },
+    /// Tomczak's decoder transformer on SMILES strings of molecules.
+    Transformer {
+        #[command(subcommand)]
+        action: Option<Action>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -30,6 +36,9 @@ fn main() -> ExitCode {
     let result = match cli.model {
         None => run_command::<CausalConv>(&cli.run, CHAPTER, None),
         Some(Model::CausalConv { action }) => run_command::<CausalConv>(&cli.run, CHAPTER, action),
+        Some(Model::Transformer { action }) => {
+            run_command::<SmilesTransformer>(&cli.run, CHAPTER, action)
+        }
     };
     exit_code(result)
 }

@@ -76,3 +76,79 @@ fn a_checkpoint_of_another_size_is_refused_with_a_message() {
     assert!(err.contains("does not fit this model"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+mod transformer {
+    use ch02_arm::experiment::CHAPTER;
+    use ch02_arm::molecules::{Molecules, Selection};
+    use ch02_arm::transformer::{MODEL, SmilesTransformer, TransformerConfig, train_and_report};
+    use dgm_core::cli::{ModelCommand, Preset};
+    use dgm_core::testing::{assert_run_written, quick_context};
+
+    /// One block of width 8 on 60 molecules, two epochs, five generated molecules.
+    fn tiny() -> TransformerConfig {
+        let full = TransformerConfig::full();
+        TransformerConfig {
+            selection: Selection {
+                molecules: 60,
+                train: 40,
+                val: 10,
+                ..full.selection
+            },
+            width: 8,
+            heads: 2,
+            head_width: 4,
+            blocks: 1,
+            mlp_hidden: 16,
+            batch_size: 8,
+            max_epochs: 2,
+            samples: 5,
+            ..full
+        }
+    }
+
+    #[test]
+    fn a_short_run_writes_its_molecules_and_can_be_reloaded() {
+        let (ctx, dir) = quick_context("transformer", CHAPTER, MODEL, 3);
+        let config = tiny();
+        let molecules = Molecules::load(&config.selection).unwrap();
+        let report = train_and_report(&config, &molecules, &ctx).unwrap();
+        assert_eq!(report.epochs_run, 2);
+        assert_run_written(
+            &report,
+            &dir,
+            &[
+                "test_nll",
+                "test_accuracy",
+                "validity",
+                "uniqueness",
+                "novelty",
+            ],
+        );
+        let written = std::fs::read_to_string(dir.join("molecules.txt")).unwrap();
+        assert_eq!(written.lines().count(), 5);
+
+        let path = SmilesTransformer::sample(&ctx, 7, None, None).unwrap();
+        let lines = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(lines.lines().count(), 7);
+        assert!(
+            lines
+                .lines()
+                .all(|l| l.starts_with("ok ") || l.starts_with("-- "))
+        );
+        let err = SmilesTransformer::sample(&ctx, 2, None, Some(&dir.join("x.npy")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--grid"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn asking_for_more_molecules_than_the_file_holds_is_an_error() {
+        let selection = Selection {
+            molecules: 1_000_000,
+            ..TransformerConfig::quick().selection
+        };
+        let err = Molecules::load(&selection).err().unwrap().to_string();
+        assert!(err.contains("holds 176074 molecules"), "{err}");
+    }
+}

@@ -21,6 +21,7 @@ use crate::quality;
 use crate::report::Report;
 use crate::run::{RunContext, RunDir};
 use crate::train::{FitSettings, Fitted, fit, median, train_epoch};
+use crate::transformer::{DecoderTransformer, Sequences, sequence_nll};
 
 /// Images in a sample grid.
 pub const GRID_IMAGES: usize = 64;
@@ -130,6 +131,34 @@ impl Trainer {
             batches,
             epoch,
             loss,
+        )
+    }
+}
+
+impl Trainer {
+    /// One pass of teacher forcing over token sequences: the loss of a batch is the mean over
+    /// its sequences of -log p(sequence) (see [`sequence_nll`]). With `max_batches`, the pass
+    /// stops after that many batches of a fresh random order: an "epoch" of a corpus too large
+    /// to read whole between two validations.
+    pub fn sequence_epoch(
+        &mut self,
+        model: DecoderTransformer,
+        train: &Sequences,
+        epoch: usize,
+        max_batches: Option<usize>,
+    ) -> Result<(DecoderTransformer, f64)> {
+        let device = self.device.clone();
+        let mut order = crate::data::shuffled_batches(train.len(), self.batch_size, &mut self.rng);
+        order.truncate(max_batches.unwrap_or(order.len()));
+        let batches = order.into_iter().map(|indices| train.batch(&indices, &device));
+        let learning_rate = self.learning_rate;
+        train_epoch(
+            model,
+            &mut self.optimizer,
+            learning_rate,
+            batches,
+            epoch,
+            |model, batch| sequence_nll(model.forward(batch.inputs.clone()), &batch).mean(),
         )
     }
 }
