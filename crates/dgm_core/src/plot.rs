@@ -329,3 +329,63 @@ pub fn density_with_points(
     root.present().map_err(draw)?;
     Ok(())
 }
+
+// ANCHOR: attention_map
+/// Draws one head's attention weights over a sequence as a square of cells: row t is the query
+/// at position t, column s the key at position s, and the darker the cell, the larger the weight
+/// w_ts against the largest weight of its row. The tokens label the rows (left) and the columns
+/// (top).
+/// Writes the weights beside the picture as CSV, one row per query.
+pub fn attention_map(
+    path: &std::path::Path,
+    weights: &[f32],
+    tokens: &[String],
+    title: &str,
+) -> Result<()> {
+    register_font();
+    let n = tokens.len();
+    assert_eq!(weights.len(), n * n, "one weight per query and key");
+    let mut csv = format!("query,{}\n", tokens.join(","));
+    for (token, row) in tokens.iter().zip(weights.chunks(n)) {
+        let values: Vec<String> = row.iter().map(f32::to_string).collect();
+        writeln!(csv, "{token},{}", values.join(","))?;
+    }
+    std::fs::write(path.with_extension("csv"), csv)?;
+
+    const CELL: i32 = 14;
+    const MARGIN: i32 = 24;
+    const TITLE: i32 = 28;
+    let side = n as i32 * CELL;
+    let size = ((side + 2 * MARGIN) as u32, (side + MARGIN + TITLE + MARGIN) as u32);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
+    root.fill(&WHITE).map_err(draw)?;
+    root.draw(&Text::new(title, (MARGIN, 4), (FONT, 16)))
+        .map_err(draw)?;
+    let (left, top) = (MARGIN, TITLE + MARGIN);
+    for (i, token) in tokens.iter().enumerate() {
+        let offset = i as i32 * CELL + 2;
+        root.draw(&Text::new(token.as_str(), (left + offset, top - 16), (FONT, 12)))
+            .map_err(draw)?;
+        root.draw(&Text::new(token.as_str(), (left - 14, top + offset - 2), (FONT, 12)))
+            .map_err(draw)?;
+    }
+    for (k, &w) in weights.iter().enumerate() {
+        let (t, s) = ((k / n) as i32, (k % n) as i32);
+        let row = &weights[k / n * n..(k / n + 1) * n];
+        let largest = row.iter().copied().fold(f32::MIN_POSITIVE, f32::max);
+        // white at weight 0, dark blue at the row's largest weight
+        let shade = 1.0 - (w / largest).clamp(0.0, 1.0);
+        let colour = RGBColor(
+            (20.0 + 235.0 * shade) as u8,
+            (40.0 + 215.0 * shade) as u8,
+            (120.0 + 135.0 * shade) as u8,
+        );
+        let (x, y) = (left + s * CELL, top + t * CELL);
+        root.draw(&Rectangle::new([(x, y), (x + CELL, y + CELL)], colour.filled()))
+            .map_err(draw)?;
+    }
+    root.present().map_err(draw)?;
+    Ok(())
+}
+// ANCHOR_END: attention_map

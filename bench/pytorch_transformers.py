@@ -1,0 +1,125 @@
+"""PyTorch timing of the two transformers of this project, for `expect.toml`'s
+`pytorch_s_per_epoch`: the same networks, optimisers, batch sizes and sequence shapes as
+`ch02_arm transformer` and `ch12_llm teeny-gpt`, on random token ids (the time of a pass does
+not depend on which tokens it reads). Prints the median seconds of one training pass.
+
+    python bench/pytorch_transformers.py --model smiles --threads 1 --passes 3
+    python bench/pytorch_transformers.py --model teeny-gpt --threads 2 --passes 3
+
+A pass is what the Rust code calls an epoch: 6600 molecules of 51 ids in batches of 64
+(smiles), or 40 steps of 32 windows of 150 ids (teeny-gpt).
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class WholeWidthAttention(nn.Module):
+    """Tomczak's hand-written causal attention: H heads, each as wide as the model."""
+
+    def __init__(self, width, heads):
+        super().__init__()
+        self.heads, self.width = heads, width
+        self.q = nn.Linear(width, heads * width)
+        self.k = nn.Linear(width, heads * width)
+        self.v = nn.Linear(width, heads * width)
+        self.out = nn.Linear(heads * width, width)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        h = self.heads
+        split = lambda y: y.view(b, t, h, d).transpose(1, 2)
+        q = split(self.q(x)) / d**0.25
+        k = split(self.k(x)) / d**0.25
+        v = split(self.v(x))
+        scores = q @ k.transpose(2, 3)
+        future = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+        weights = F.softmax(scores.masked_fill(future, float("-inf")), dim=3)
+        return self.out((weights @ v).transpose(1, 2).reshape(b, t, h * d))
+
+
+class Block(nn.Module):
+    def __init__(self, width, heads, hidden, whole_width_heads):
+        super().__init__()
+        if whole_width_heads:
+            self.attention = WholeWidthAttention(width, heads)
+        else:
+            self.mha = nn.MultiheadAttention(width, heads, batch_first=True)
+            self.attention = lambda x: self.mha(
+                x, x, x, need_weights=False, is_causal=True,
+                attn_mask=nn.Transformer.generate_square_subsequent_mask(x.shape[1]),
+            )[0]
+        self.norm1 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
+        self.norm2 = nn.LayerNorm(width)
+
+    def forward(self, x):
+        x = self.norm1(x + self.attention(x))
+        return self.norm2(x + self.mlp(x))
+
+
+class Decoder(nn.Module):
+    def __init__(self, vocabulary, positions, width, heads, blocks, hidden, whole_width_heads):
+        super().__init__()
+        self.tokens = nn.Embedding(vocabulary, width)
+        self.positions = nn.Embedding(positions, width)
+        self.dropout = nn.Dropout(0.1)
+        self.blocks = nn.ModuleList(
+            Block(width, heads, hidden, whole_width_heads) for _ in range(blocks)
+        )
+        self.head = nn.Linear(width, vocabulary)
+
+    def forward(self, ids):
+        t = ids.shape[1]
+        h = self.dropout(self.tokens(ids) + self.positions(torch.arange(t)))
+        for block in self.blocks:
+            h = block(h)
+        return F.log_softmax(self.head(h), dim=2)
+
+
+def settings(model):
+    if model == "smiles":
+        net = Decoder(25, 50, 64, 4, 10, 256, whole_width_heads=True)
+        optimiser = torch.optim.Adamax(net.parameters(), lr=1e-3)
+        return net, optimiser, 6600, 51, 64, None
+    net = Decoder(85, 150, 32, 8, 4, 16384, whole_width_heads=False)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
+    return net, optimiser, 32 * 40, 150, 32, 40
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=["smiles", "teeny-gpt"], required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--passes", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    net, optimiser, rows, length, batch, steps = settings(args.model)
+    vocabulary = net.head.out_features
+    data = torch.randint(0, vocabulary, (rows, length))
+    print(f"{sum(p.numel() for p in net.parameters())} parameters")
+    seconds = []
+    for p in range(args.passes + 1):
+        start = time.perf_counter()
+        order = torch.randperm(rows)
+        for i in range(0, rows, batch):
+            ids = data[order[i : i + batch]]
+            log_probs = net(ids[:, :-1])
+            nll = -log_probs.gather(2, ids[:, 1:, None]).squeeze(2).sum(1)
+            optimiser.zero_grad()
+            nll.mean().backward()
+            optimiser.step()
+        if p > 0:
+            seconds.append(time.perf_counter() - start)
+            print(f"pass {p}: {seconds[-1]:.3f} s", flush=True)
+    print(f"{args.model} threads {args.threads}: median {statistics.median(seconds):.3f} s/pass")
+
+
+if __name__ == "__main__":
+    main()
