@@ -17,6 +17,20 @@ use serde::{Deserialize, Serialize};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Tells mimalloc never to hand freed memory back to the kernel.
+///
+/// By default it does so 10 ms after a free (its `purge_delay`). The teeny GPT's MLP activations
+/// are 300 MB tensors freed and allocated again at every step; purged, they return as fresh pages
+/// that the kernel zeroes, which took a third of a training step. A delay of -1 never purges: a
+/// run keeps its peak memory until it ends.
+fn never_purge_freed_memory() {
+    // `mi_option_purge_delay` in `enum mi_option_e` of the mimalloc 3 header that
+    // libmimalloc-sys builds (it has no Rust name for it).
+    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: setting an option is a plain store into mimalloc's option table.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 /// The compute backends a run can use (`--backend`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -63,6 +77,7 @@ pub fn threads() -> usize {
 /// Training uses `device.clone().autodiff()`; the seed then covers both, because burn seeds the
 /// inner backend.
 pub fn device(kind: BackendKind, seed: u64) -> Result<Device> {
+    never_purge_freed_memory();
     let device = match kind {
         BackendKind::Flex => Device::flex(),
         BackendKind::Ndarray => ndarray_device()?,
