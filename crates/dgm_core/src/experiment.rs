@@ -135,6 +135,7 @@ impl Trainer {
     }
 }
 
+// ANCHOR: sequence_epoch
 impl Trainer {
     /// One pass of teacher forcing over token sequences: the loss of a batch is the mean over
     /// its sequences of -log p(sequence) (see [`sequence_nll`]). With `max_batches`, the pass
@@ -162,6 +163,7 @@ impl Trainer {
         )
     }
 }
+// ANCHOR_END: sequence_epoch
 
 /// One training run from its config to its report: the output directory and the clock.
 pub struct Run {

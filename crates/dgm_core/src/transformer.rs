@@ -353,6 +353,7 @@ mod tests {
         Tensor::<2>::random([n, t], Distribution::Uniform(0.0, 7.0), device).int()
     }
 
+    // ANCHOR: causality
     #[test]
     fn changing_later_tokens_leaves_earlier_predictions_unchanged() {
         let device = Device::flex();
@@ -379,6 +380,7 @@ mod tests {
             }
         }
     }
+    // ANCHOR_END: causality
 
     #[test]
     fn every_block_attends_causally_with_rows_summing_to_one() {
