@@ -15,7 +15,9 @@ use dgm_core::experiment::{Bench, Run, Trainer, time_passes};
 use dgm_core::report::Report;
 use dgm_core::run::{RunContext, RunDir};
 use dgm_core::train::{FitSettings, fit};
-use dgm_core::transformer::{DecoderConfig, DecoderTransformer, Sampling, evaluate, generate};
+use dgm_core::transformer::{
+    DecoderConfig, DecoderTransformer, Generation, Sampling, evaluate, generate,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -136,17 +138,13 @@ pub fn generate_molecules(
     device: &Device,
 ) -> Vec<String> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let length = molecules.train.length;
-    let rows = generate(
-        model,
-        n,
-        molecules.start(),
-        Some(END),
-        length,
-        SAMPLING,
-        &mut rng,
-        device,
-    );
+    let how = Generation {
+        start: molecules.start(),
+        end: Some(END),
+        length: molecules.train.length,
+        sampling: SAMPLING,
+    };
+    let rows = generate(model, n, &how, &mut rng, device);
     rows.iter().map(|row| molecules.decode(row)).collect()
 }
 

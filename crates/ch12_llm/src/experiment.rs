@@ -13,7 +13,7 @@ use dgm_core::plot::attention_map;
 use dgm_core::report::Report;
 use dgm_core::run::{RunContext, RunDir};
 use dgm_core::train::{FitSettings, fit};
-use dgm_core::transformer::{DecoderTransformer, Sampling, evaluate, generate};
+use dgm_core::transformer::{DecoderTransformer, Generation, Sampling, evaluate, generate};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -60,16 +60,13 @@ pub fn sample_texts(
     rng: &mut StdRng,
     device: &Device,
 ) -> Vec<String> {
-    let rows = generate(
-        model,
-        n,
-        tokenizer.start(),
-        None,
-        config.context + 1,
+    let how = Generation {
+        start: tokenizer.start(),
+        end: None,
+        length: config.context + 1,
         sampling,
-        rng,
-        device,
-    );
+    };
+    let rows = generate(model, n, &how, rng, device);
     rows.iter().map(|row| tokenizer.decode(row)).collect()
 }
 

@@ -151,7 +151,9 @@ impl Trainer {
         let device = self.device.clone();
         let mut order = crate::data::shuffled_batches(train.len(), self.batch_size, &mut self.rng);
         order.truncate(max_batches.unwrap_or(order.len()));
-        let batches = order.into_iter().map(|indices| train.batch(&indices, &device));
+        let batches = order
+            .into_iter()
+            .map(|indices| train.batch(&indices, &device));
         let learning_rate = self.learning_rate;
         train_epoch(
             model,

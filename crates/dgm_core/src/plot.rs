@@ -356,7 +356,10 @@ pub fn attention_map(
     const MARGIN: i32 = 24;
     const TITLE: i32 = 28;
     let side = n as i32 * CELL;
-    let size = ((side + 2 * MARGIN) as u32, (side + MARGIN + TITLE + MARGIN) as u32);
+    let size = (
+        (side + 2 * MARGIN) as u32,
+        (side + MARGIN + TITLE + MARGIN) as u32,
+    );
     let root = BitMapBackend::new(path, size).into_drawing_area();
     let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
     root.fill(&WHITE).map_err(draw)?;
@@ -365,10 +368,18 @@ pub fn attention_map(
     let (left, top) = (MARGIN, TITLE + MARGIN);
     for (i, token) in tokens.iter().enumerate() {
         let offset = i as i32 * CELL + 2;
-        root.draw(&Text::new(token.as_str(), (left + offset, top - 16), (FONT, 12)))
-            .map_err(draw)?;
-        root.draw(&Text::new(token.as_str(), (left - 14, top + offset - 2), (FONT, 12)))
-            .map_err(draw)?;
+        root.draw(&Text::new(
+            token.as_str(),
+            (left + offset, top - 16),
+            (FONT, 12),
+        ))
+        .map_err(draw)?;
+        root.draw(&Text::new(
+            token.as_str(),
+            (left - 14, top + offset - 2),
+            (FONT, 12),
+        ))
+        .map_err(draw)?;
     }
     for (k, &w) in weights.iter().enumerate() {
         let (t, s) = ((k / n) as i32, (k % n) as i32);
@@ -382,8 +393,11 @@ pub fn attention_map(
             (120.0 + 135.0 * shade) as u8,
         );
         let (x, y) = (left + s * CELL, top + t * CELL);
-        root.draw(&Rectangle::new([(x, y), (x + CELL, y + CELL)], colour.filled()))
-            .map_err(draw)?;
+        root.draw(&Rectangle::new(
+            [(x, y), (x + CELL, y + CELL)],
+            colour.filled(),
+        ))
+        .map_err(draw)?;
     }
     root.present().map_err(draw)?;
     Ok(())

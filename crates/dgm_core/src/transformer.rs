@@ -289,21 +289,31 @@ pub fn draw_token(log_probs: &[f32], sampling: Sampling, rng: &mut impl Rng) -> 
     kept[kept.len() - 1]
 }
 
-/// `n` sequences grown one token at a time from `start`: at each step the network reads the
-/// whole prefix and the next token is drawn from its last position. A sequence stops growing at
-/// `end` (kept as its last token) or at `length` tokens.
+/// Where generated sequences start and stop, and how their tokens are drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Generation {
+    /// The first token of every sequence.
+    pub start: u32,
+    /// A sequence stops growing after this token, if any.
+    pub end: Option<u32>,
+    /// ... or at this many tokens, the start included.
+    pub length: usize,
+    pub sampling: Sampling,
+}
+
+/// `n` sequences grown one token at a time from the start token: at each step the network reads
+/// the whole prefix and the next token is drawn from its last position. A sequence stops growing
+/// at the end token (kept as its last token) or at the length.
 pub fn generate(
     model: &DecoderTransformer,
     n: usize,
-    start: u32,
-    end: Option<u32>,
-    length: usize,
-    sampling: Sampling,
+    how: &Generation,
     rng: &mut impl Rng,
     device: &Device,
 ) -> Vec<Vec<u32>> {
-    let mut sequences = vec![vec![start]; n];
-    for t in 1..length {
+    let (end, sampling) = (how.end, how.sampling);
+    let mut sequences = vec![vec![how.start]; n];
+    for t in 1..how.length {
         let growing: Vec<usize> = (0..n)
             .filter(|&i| end.is_none_or(|e| *sequences[i].last().expect("a start token") != e))
             .collect();
@@ -512,11 +522,16 @@ mod tests {
         let device = Device::flex();
         let model = DecoderTransformer::new(&tiny(), &device);
         let mut rng = StdRng::seed_from_u64(2);
-        let sampling = Sampling {
-            temperature: 1.0,
-            top_k: None,
+        let how = Generation {
+            start: 6,
+            end: Some(0),
+            length: 12,
+            sampling: Sampling {
+                temperature: 1.0,
+                top_k: None,
+            },
         };
-        let sequences = generate(&model, 16, 6, Some(0), 12, sampling, &mut rng, &device);
+        let sequences = generate(&model, 16, &how, &mut rng, &device);
         for s in &sequences {
             assert_eq!(s[0], 6);
             assert!(s.len() <= 12);
