@@ -7,7 +7,7 @@ not depend on which tokens it reads). Prints the median seconds of one training 
     python bench/pytorch_transformers.py --model teeny-gpt --threads 2 --passes 3
 
 A pass is what the Rust code calls an epoch: 6600 molecules of 51 ids in batches of 64
-(smiles), or 40 steps of 32 windows of 150 ids (teeny-gpt).
+(smiles), or 25 steps of 32 windows of 150 ids (teeny-gpt).
 """
 
 import argparse
@@ -86,10 +86,10 @@ def settings(model):
     if model == "smiles":
         net = Decoder(25, 50, 64, 4, 10, 256, whole_width_heads=True)
         optimiser = torch.optim.Adamax(net.parameters(), lr=1e-3)
-        return net, optimiser, 6600, 51, 64, None
+        return net, optimiser, 6600, 51, 64
     net = Decoder(85, 150, 32, 8, 4, 16384, whole_width_heads=False)
     optimiser = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
-    return net, optimiser, 32 * 40, 150, 32, 40
+    return net, optimiser, 32 * 25, 150, 32
 
 
 def main():
@@ -100,7 +100,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    net, optimiser, rows, length, batch, steps = settings(args.model)
+    net, optimiser, rows, length, batch = settings(args.model)
     vocabulary = net.head.out_features
     data = torch.randint(0, vocabulary, (rows, length))
     print(f"{sum(p.numel() for p in net.parameters())} parameters")
