@@ -86,6 +86,7 @@ impl Corpus {
         Corpus::pack(&read_shakespeare()?, context)
     }
 
+    // ANCHOR: pack
     /// Splits `text` 96 / 1 / 3 by position and packs each split.
     pub fn pack(text: &str, context: usize) -> Result<Corpus> {
         let tokenizer = CharTokenizer::fit(text);
@@ -117,6 +118,7 @@ impl Corpus {
         );
         Ok(corpus)
     }
+    // ANCHOR_END: pack
 }
 
 #[cfg(test)]
