@@ -5,7 +5,8 @@
 //! it copies the pictures and the summary the report lists among its artifacts (every `.png` and
 //! `summary.txt`: for a digit model `samples.png`, `real.png`, `curve.png`) into
 //! `book/src/generated/<crate>/<model>/`, and writes `results.md` beside them. Then it writes
-//! `book/src/generated/sample_scores.md`: every blessed model's sample score, best first.
+//! `book/src/generated/sample_scores.md`: every blessed model's sample score, best first, and the
+//! gallery page from what it copied ([`crate::gallery`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -68,6 +69,8 @@ pub fn bless() -> Result<bool> {
         "book/src/generated/sample_scores.md",
         sample_score_table(scores)?,
     )?;
+    crate::gallery::write(Path::new("book/src"))?;
+    println!("wrote book/src/gallery.md");
     println!("{blessed} models blessed");
     Ok(true)
 }

@@ -1,30 +1,149 @@
-//! `cargo xtask book`: every `{{#include path:anchor}}` must resolve (mdBook only warns), then
-//! the book is built when mdbook is installed.
+//! `cargo xtask book`: the book's sources are checked (mdBook only warns), the book is built when
+//! mdbook is installed, and every built page is opened in headless Chromium when it is present.
+//!
+//! The sources: no control characters in the repository's `.md` and `.rs` files; every
+//! `{{#include path:anchor}}` resolves, and names an anchor where its file has anchors; chapter
+//! pages have the common sections; no math that Markdown breaks ([`crate::lint`]); listings are
+//! numbered and captioned ([`crate::listings`]). The built book: [`crate::browser`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::run_inherited;
+use crate::browser::{self, Outcome};
+use crate::{gallery, lint, listings, run_inherited};
 
-/// Checks includes and builds the book. Ok(false) when an include does not resolve.
-pub fn book() -> Result<bool> {
-    let problems = check_includes(Path::new("book/src"))?;
+#[derive(Default)]
+pub struct Options {
+    /// Rewrite the listings' numbers, ids and paths and the gallery instead of failing on them.
+    pub fix: bool,
+    /// Build the book but do not open it in Chromium.
+    pub no_browser: bool,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> Result<Options> {
+        if let Some(a) = args
+            .iter()
+            .find(|a| !["--fix", "--no-browser"].contains(&a.as_str()))
+        {
+            bail!("book: unknown argument {a}");
+        }
+        Ok(Options {
+            fix: args.iter().any(|a| a == "--fix"),
+            no_browser: args.iter().any(|a| a == "--no-browser"),
+        })
+    }
+}
+
+/// Checks the sources, builds the book and looks at it. Ok(false) when something is wrong.
+pub fn book(options: &Options) -> Result<bool> {
+    let src = Path::new("book/src");
+    let mut problems = Vec::new();
+    // First, so that the checks below read the gallery --fix writes.
+    let gallery = gallery::render(src)?;
+    if std::fs::read_to_string(src.join("gallery.md"))
+        .ok()
+        .as_deref()
+        != Some(gallery.as_str())
+    {
+        if options.fix {
+            gallery::write(src)?;
+            println!("book: rewrote book/src/gallery.md from book/src/generated/");
+        } else {
+            problems.push(
+                "book/src/gallery.md is not what `cargo xtask bless` writes from \
+                 book/src/generated/ (`cargo xtask book --fix` rewrites it)"
+                    .into(),
+            );
+        }
+    }
+    problems.extend(lint::control_characters(&lint::repository_sources()?)?);
+    problems.extend(check_includes(src)?);
+    for page in lint::summary_pages(src)? {
+        let Ok(text) = std::fs::read_to_string(&page) else {
+            problems.push(format!(
+                "SUMMARY.md links {}, which cannot be read",
+                page.display()
+            ));
+            continue;
+        };
+        if lint::chapter_number(&page).is_some() {
+            problems.extend(lint::section_names(&page, &text));
+        }
+        problems.extend(lint::math(&page, &text));
+    }
+    let listings = listings::check(src)?;
+    if options.fix {
+        for (page, text) in &listings.fixed {
+            std::fs::write(page, text)?;
+            println!("book: renumbered the listings of {}", page.display());
+        }
+        problems.extend(
+            listings
+                .problems
+                .into_iter()
+                .filter(|p| p.contains("needs a caption")),
+        );
+    } else if !listings.problems.is_empty() {
+        problems.extend(listings.problems);
+        if listings.fixable {
+            problems.push("`cargo xtask book --fix` numbers the listings again".into());
+        }
+    }
     for p in &problems {
         eprintln!("book: {p}");
     }
     if !problems.is_empty() {
         return Ok(false);
     }
-    println!("book: every include resolves");
-    let has_mdbook = Command::new("mdbook").arg("--version").output().is_ok();
-    if has_mdbook {
-        run_inherited("mdbook", &["build", "book"])?;
-    } else {
+    println!(
+        "book: sources clean, every include resolves, {} listings numbered",
+        listings.count
+    );
+
+    if Command::new("mdbook").arg("--version").output().is_err() {
         println!("book: mdbook is not installed, so the book was checked but not built");
+        return Ok(true);
     }
-    Ok(true)
+    run_inherited("mdbook", &["build", "book"])?;
+    if options.no_browser {
+        println!("book: browser check skipped: --no-browser");
+        return Ok(true);
+    }
+    let start = Instant::now();
+    match browser::check(Path::new("book/book"), Path::new("runs/book"))? {
+        Outcome::Skipped(why) => {
+            println!("book: browser check skipped: {why}");
+            Ok(true)
+        }
+        Outcome::Checked(pages) => {
+            let failed: Vec<&String> = pages
+                .iter()
+                .filter_map(|(page, problems)| (!problems.is_empty()).then_some(page))
+                .collect();
+            let seconds = start.elapsed().as_secs_f64();
+            if failed.is_empty() {
+                println!(
+                    "book: all {} pages render in Chromium from file:// without a network \
+                     ({seconds:.1} s; screenshots in runs/book/)",
+                    pages.len()
+                );
+            } else {
+                eprintln!(
+                    "book: pages that do not read right in Chromium (screenshots in runs/book/): {}",
+                    failed
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(failed.is_empty())
+        }
+    }
 }
 
 /// Every unresolved include under `src`, as "file.md: what is wrong".
@@ -42,6 +161,13 @@ pub fn check_includes(src: &Path) -> Result<Vec<String>> {
                 problems.push(format!("{}: missing file {file}", page.display()));
                 continue;
             };
+            let has_anchors = content.contains("ANCHOR:");
+            if anchor.is_none() && has_anchors {
+                problems.push(format!(
+                    "{}: includes the whole of {file}, which has anchors: name the item's anchor",
+                    page.display()
+                ));
+            }
             // Line ranges (`file:10:20`) are not anchors.
             if let Some(anchor) = anchor.filter(|a| !a.starts_with(|c: char| c.is_ascii_digit())) {
                 let has = content
@@ -104,14 +230,16 @@ mod tests {
         .unwrap();
         std::fs::write(
             dir.join("page.md"),
-            "{{#include code.rs:here}} {{#include code.rs:gone}} {{#include nope.rs}}",
+            "{{#include code.rs:here}} {{#include code.rs:gone}} {{#include nope.rs}} \
+             {{#include code.rs}}",
         )
         .unwrap();
         let problems = check_includes(&dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].contains("no anchor `gone`"));
         assert!(problems[1].contains("missing file nope.rs"));
+        assert!(problems[2].contains("which has anchors"));
     }
 
     #[test]

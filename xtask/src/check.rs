@@ -50,7 +50,7 @@ pub fn check_all(options: &Options) -> Result<bool> {
             "cargo test --workspace",
             tests.err().map(|e| format!("{e:#}")),
         );
-        let book = crate::book::book();
+        let book = crate::book::book(&crate::book::Options::default());
         let book_failure = match book {
             Ok(true) => None,
             Ok(false) => Some("see the messages above".to_string()),

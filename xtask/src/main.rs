@@ -4,16 +4,20 @@
 //! |---|---|
 //! | `check-all [--full] [--only CRATE] [--skip-tests]` | tests, book check, then every chapter model against its `expect.toml` |
 //! | `bench [--only CRATE] [--threads 1,2] [--passes N]` | seconds per training pass against PyTorch's on this machine |
-//! | `book` | checks every `{{#include}}` path and anchor, builds the book when mdbook is installed |
+//! | `book [--fix] [--no-browser]` | checks the book's sources, builds it, opens every page in headless Chromium |
 //! | `datasets fetch <name>` | gets a dataset with the ordinary package clients and verifies it |
 //! | `bless` | copies the full runs' pictures and numbers into the book |
 
 mod bench;
 mod bless;
 mod book;
+mod browser;
 mod check;
 mod datasets;
 mod expect;
+mod gallery;
+mod lint;
+mod listings;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -35,7 +39,8 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <command>
   check-all [--full] [--only CRATE] [--skip-tests]   tests, book, every chapter model vs expect.toml
   bench [--only CRATE] [--threads 1,2] [--passes N]  training speed vs the PyTorch reference
-  book                                               check includes and anchors, build the mdBook
+  book [--fix] [--no-browser]                        check the book's sources, build it, look at every page
+                                                     in headless Chromium (--fix renumbers the listings)
   datasets fetch <name>                              fetch a dataset (names: digits, smiles, shakespeare)
   bless                                              copy the full runs' pictures and numbers into the book";
 
@@ -51,7 +56,7 @@ fn run(args: &[String]) -> Result<bool> {
     match command.as_str() {
         "check-all" => check::check_all(&check::Options::parse(rest)?),
         "bench" => bench::bench(&bench::Options::parse(rest)?),
-        "book" => book::book(),
+        "book" => book::book(&book::Options::parse(rest)?),
         "bless" => bless::bless(),
         "datasets" => match rest {
             [verb, name] if verb == "fetch" => datasets::fetch(name).map(|()| true),
