@@ -1,8 +1,11 @@
-//! Settings of the causal-convolution ARM: `full()` is the book's, `quick()` the same model at a
-//! seconds-long budget.
+//! Settings of the chapter's two models, the causal-convolution ARM and the SMILES transformer:
+//! `full()` is the book's, `quick()` the same model at a seconds-long budget.
 
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
+use dgm_core::transformer::DecoderConfig;
 use serde::{Deserialize, Serialize};
+
+use crate::molecules::{Molecules, Selection};
 
 /// Model and training settings of the causal-convolution ARM.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -15,14 +18,9 @@ pub struct ArmConfig {
     pub channels: usize,
     /// Kernel size of every causal convolution.
     pub kernel_size: usize,
-    /// Examples per optimiser step.
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    /// Upper bound on epochs; early stopping usually ends training long before.
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated (the book's `max_patience`).
-    pub patience: usize,
+    /// Adamax with batches of 64 at 1e-3, early stopping with patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl Preset for ArmConfig {
@@ -33,25 +31,110 @@ impl Preset for ArmConfig {
             levels: 17,
             channels: 256,
             kernel_size: 7,
-            batch_size: 64,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 20,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 20,
+            },
         }
     }
 
     /// The same architecture with 64 channels and a few epochs: finishes in seconds on 2 cores
     /// and already beats the uniform baseline by a wide margin.
     fn quick() -> ArmConfig {
+        let full = ArmConfig::full();
         ArmConfig {
             channels: 64,
-            max_epochs: 8,
-            patience: 2,
-            ..ArmConfig::full()
+            schedule: full.schedule.with_epochs(8, 2),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
+    }
+}
+
+/// Model, data and training settings of the SMILES transformer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransformerConfig {
+    pub selection: Selection,
+    /// D: the width of every position's vector.
+    pub width: usize,
+    /// H: attention heads per block.
+    pub heads: usize,
+    /// E: the width of one head (the book gives every head the whole width D).
+    pub head_width: usize,
+    pub blocks: usize,
+    /// The hidden width of each block's MLP.
+    pub mlp_hidden: usize,
+    /// Dropout on the embeddings while training.
+    pub dropout: f64,
+    /// Adamax with batches of 64 molecules at 1e-3, early stopping with patience 10.
+    #[serde(flatten)]
+    pub schedule: Schedule,
+    /// Molecules generated at the end of training, for the validity score.
+    pub samples: usize,
+}
+
+impl TransformerConfig {
+    /// The network's shape for these molecules: their vocabulary, and inputs as long as the
+    /// longest row minus its last id.
+    pub fn decoder(&self, molecules: &Molecules) -> DecoderConfig {
+        DecoderConfig {
+            vocabulary: molecules.vocabulary(),
+            positions: molecules.train.length - 1,
+            width: self.width,
+            heads: self.heads,
+            head_width: self.head_width,
+            blocks: self.blocks,
+            mlp_hidden: self.mlp_hidden,
+            dropout: self.dropout,
+        }
+    }
+}
+
+impl Preset for TransformerConfig {
+    /// The book's model and training (reference/intro_dgm.md, section 2.2) on the first 7410
+    /// MOSES test molecules of 10 to 100 tokens, split 6600 / 400 / 410 like the book's Tox21.
+    fn full() -> TransformerConfig {
+        TransformerConfig {
+            selection: Selection {
+                molecules: 7410,
+                min_tokens: 10,
+                max_tokens: 100,
+                train: 6600,
+                val: 400,
+            },
+            width: 64,
+            heads: 4,
+            head_width: 64,
+            blocks: 10,
+            mlp_hidden: 256,
+            dropout: 0.1,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 200,
+                patience: 10,
+            },
+            samples: 1028,
+        }
+    }
+
+    /// Two blocks and three epochs on the same molecules: about a minute on 2 cores.
+    fn quick() -> TransformerConfig {
+        let full = TransformerConfig::full();
+        TransformerConfig {
+            blocks: 2,
+            schedule: full.schedule.with_epochs(3, 2),
+            samples: 64,
+            ..full
+        }
+    }
+
+    fn max_epochs(&mut self) -> &mut usize {
+        &mut self.schedule.max_epochs
     }
 }

@@ -6,5 +6,3 @@ pub mod config;
 pub mod experiment;
 pub mod molecules;
 pub mod smiles;
-pub mod train;
-pub mod transformer;

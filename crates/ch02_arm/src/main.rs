@@ -2,10 +2,12 @@
 
 use std::process::ExitCode;
 
-use ch02_arm::experiment::{CHAPTER, CausalConv};
-use ch02_arm::transformer::SmilesTransformer;
+use ch02_arm::experiment::CHAPTER;
+use ch02_arm::experiment::causal_conv::CausalConv;
+use ch02_arm::experiment::transformer::SmilesTransformer;
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use dgm_core::experiment::TextSamples;
 
 /// Chapter 2: autoregressive models.
 #[derive(Parser, Debug)]
@@ -27,18 +29,17 @@ enum Model {
     /// Tomczak's decoder transformer on SMILES strings of molecules.
     Transformer {
         #[command(subcommand)]
-        action: Option<Action>,
+        action: Option<Action<TextSamples>>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let args = &cli.run;
     let result = match cli.model {
-        None => run_command::<CausalConv>(&cli.run, CHAPTER, None),
-        Some(Model::CausalConv { action }) => run_command::<CausalConv>(&cli.run, CHAPTER, action),
-        Some(Model::Transformer { action }) => {
-            run_command::<SmilesTransformer>(&cli.run, CHAPTER, action)
-        }
+        None => run(&CausalConv, args, CHAPTER, None),
+        Some(Model::CausalConv { action }) => run(&CausalConv, args, CHAPTER, action),
+        Some(Model::Transformer { action }) => run(&SmilesTransformer, args, CHAPTER, action),
     };
     exit_code(result)
 }

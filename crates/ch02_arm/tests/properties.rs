@@ -3,7 +3,7 @@
 use burn::prelude::*;
 use ch02_arm::arm::CausalConvArm;
 use ch02_arm::config::ArmConfig;
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 
 fn tiny(dim: usize, levels: usize) -> ArmConfig {

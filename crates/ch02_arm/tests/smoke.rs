@@ -1,28 +1,45 @@
 //! A tiny end-to-end run: five training steps, a report, a reload.
 
 use ch02_arm::config::ArmConfig;
-use ch02_arm::experiment::{CHAPTER, CausalConv, MODEL, train_and_report};
-use dgm_core::cli::{ModelCommand, Preset};
+use ch02_arm::experiment::CHAPTER;
+use ch02_arm::experiment::causal_conv::CausalConv;
+use dgm_core::config::{Preset, Schedule};
 use dgm_core::data::Digits;
+use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use dgm_core::report::Report;
 use dgm_core::testing::{few_digits, quick_context};
 
+const MODEL: &str = "causal-conv";
+
 /// Two epochs of five steps of 8 images each; validation and test on 16 images.
 fn tiny_run() -> (ArmConfig, Digits) {
+    let quick = ArmConfig::quick();
     let config = ArmConfig {
         channels: 8,
-        batch_size: 8,
-        max_epochs: 2,
-        ..ArmConfig::quick()
+        schedule: Schedule {
+            batch_size: 8,
+            max_epochs: 2,
+            ..quick.schedule
+        },
+        ..quick
     };
     (config, few_digits())
+}
+
+/// What `sample --n <n>` asks for, with the raw values written to `samples_out`.
+fn request(n: usize, samples_out: Option<std::path::PathBuf>) -> DigitSamples {
+    DigitSamples {
+        n,
+        grid: None,
+        samples_out,
+    }
 }
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
     let (ctx, dir) = quick_context("smoke", CHAPTER, MODEL, 3);
     let (config, digits) = tiny_run();
-    let report = train_and_report(&config, &digits, &ctx).unwrap();
+    let report = CausalConv.train(&config, &digits, &ctx).unwrap();
 
     let written = Report::read(&dir.join("report.json")).unwrap();
     assert_eq!(written, report);
@@ -34,8 +51,9 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     }
 
     let npy = dir.join("s.npy");
-    let grid = CausalConv::sample(&ctx, 3, None, Some(&npy)).unwrap();
-    assert!(grid.is_file());
+    let written = sample_digit_model(&CausalConv, &ctx, &request(3, Some(npy.clone()))).unwrap();
+    assert_eq!(written.len(), 2);
+    assert!(written.iter().all(|file| file.is_file()));
     // 128-byte header, then 3 x 64 float32 values.
     assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 3 * 64 * 4);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -44,7 +62,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
 #[test]
 fn reloading_without_a_run_says_to_train_first() {
     let (ctx, _) = quick_context("missing", CHAPTER, MODEL, 3);
-    let err = CausalConv::sample(&ctx, 4, None, None)
+    let err = sample_digit_model(&CausalConv, &ctx, &request(4, None))
         .unwrap_err()
         .to_string();
     assert!(err.contains("train the model first"), "{err}");
@@ -59,10 +77,10 @@ fn a_checkpoint_of_another_size_is_refused_with_a_message() {
     let (ctx, dir) = quick_context("mismatch", CHAPTER, MODEL, 3);
     let (config, digits) = tiny_run();
     let config = ArmConfig {
-        max_epochs: 1,
+        schedule: config.schedule.with_epochs(1, 0),
         ..config
     };
-    train_and_report(&config, &digits, &ctx).unwrap();
+    CausalConv.train(&config, &digits, &ctx).unwrap();
     // Pretend the run was made with 16 channels: the checkpoint no longer fits.
     let wider = ArmConfig {
         channels: 16,
@@ -70,7 +88,7 @@ fn a_checkpoint_of_another_size_is_refused_with_a_message() {
     };
     let tagged = serde_json::json!({ "model": MODEL, "config": wider });
     std::fs::write(dir.join("config.json"), tagged.to_string()).unwrap();
-    let err = CausalConv::sample(&ctx, 2, None, None)
+    let err = sample_digit_model(&CausalConv, &ctx, &request(2, None))
         .unwrap_err()
         .to_string();
     assert!(err.contains("does not fit this model"), "{err}");
@@ -80,8 +98,11 @@ fn a_checkpoint_of_another_size_is_refused_with_a_message() {
 mod transformer {
     use ch02_arm::experiment::CHAPTER;
     use ch02_arm::molecules::{Molecules, Selection};
-    use ch02_arm::transformer::{MODEL, SmilesTransformer, TransformerConfig, train_and_report};
-    use dgm_core::cli::{ModelCommand, Preset};
+    use ch02_arm::config::TransformerConfig;
+    use ch02_arm::experiment::transformer::{MODEL, SmilesTransformer};
+    use dgm_core::cli::Command;
+    use dgm_core::config::{Preset, Schedule};
+    use dgm_core::experiment::TextSamples;
     use dgm_core::testing::{assert_run_written, quick_context};
 
     /// One block of width 8 on 60 molecules, two epochs, five generated molecules.
@@ -99,8 +120,11 @@ mod transformer {
             head_width: 4,
             blocks: 1,
             mlp_hidden: 16,
-            batch_size: 8,
-            max_epochs: 2,
+            schedule: Schedule {
+                batch_size: 8,
+                max_epochs: 2,
+                ..full.schedule
+            },
             samples: 5,
             ..full
         }
@@ -110,8 +134,7 @@ mod transformer {
     fn a_short_run_writes_its_molecules_and_can_be_reloaded() {
         let (ctx, dir) = quick_context("transformer", CHAPTER, MODEL, 3);
         let config = tiny();
-        let molecules = Molecules::load(&config.selection).unwrap();
-        let report = train_and_report(&config, &molecules, &ctx).unwrap();
+        let report = SmilesTransformer.train(&config, &ctx).unwrap();
         assert_eq!(report.epochs_run, 2);
         assert_run_written(
             &report,
@@ -127,18 +150,15 @@ mod transformer {
         let written = std::fs::read_to_string(dir.join("molecules.txt")).unwrap();
         assert_eq!(written.lines().count(), 5);
 
-        let path = SmilesTransformer::sample(&ctx, 7, None, None).unwrap();
-        let lines = std::fs::read_to_string(&path).unwrap();
+        let request = TextSamples { n: 7, text: None };
+        let written = SmilesTransformer.sample(&ctx, &request).unwrap();
+        let lines = std::fs::read_to_string(&written[0]).unwrap();
         assert_eq!(lines.lines().count(), 7);
         assert!(
             lines
                 .lines()
                 .all(|l| l.starts_with("ok ") || l.starts_with("-- "))
         );
-        let err = SmilesTransformer::sample(&ctx, 2, None, Some(&dir.join("x.npy")))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--grid"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

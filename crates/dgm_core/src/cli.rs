@@ -4,14 +4,18 @@
 //! work before or after the subcommand: `ch02_arm --quick causal-conv` and
 //! `ch02_arm causal-conv --quick` mean the same.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use crate::backend::BackendKind;
-use crate::experiment::Bench;
+use crate::backend::{self, BackendKind};
+use crate::config::Preset;
+use crate::data::Digits;
+use crate::experiment::{
+    Bench, DigitModel, DigitSamples, bench_digit_model, sample_digit_model,
+};
 use crate::report::Report;
 use crate::run::RunContext;
 
@@ -53,6 +57,35 @@ impl RunArgs {
         if self.quick { "quick" } else { "full" }
     }
 
+    /// Sets the thread count, seeds the device and resolves the output paths of a run of
+    /// `chapter`'s `model`, selected on the command line by `words`.
+    pub fn context(
+        &self,
+        chapter: &'static str,
+        model: &'static str,
+        words: String,
+    ) -> Result<RunContext> {
+        backend::set_threads(self.threads);
+        let device = backend::device(self.backend, self.seed)?;
+        let out_dir = self.out_dir(chapter, model);
+        let report_path = self
+            .report
+            .clone()
+            .unwrap_or_else(|| out_dir.join("report.json"));
+        Ok(RunContext {
+            chapter,
+            model,
+            command: words,
+            mode: self.mode(),
+            seed: self.seed,
+            backend: self.backend,
+            device,
+            out_dir,
+            custom_out: self.out.is_some(),
+            report_path,
+        })
+    }
+
     /// The output directory of this run of `chapter`/`model`.
     pub fn out_dir(&self, chapter: &str, model: &str) -> PathBuf {
         self.out.clone().unwrap_or_else(|| {
@@ -64,23 +97,14 @@ impl RunArgs {
     }
 }
 
-/// What to do with a model: the verbs every chapter's models share.
+/// What to do with a model: the verbs every chapter's models share. `S` is what the `sample`
+/// verb is asked for: [`DigitSamples`] for image models, [`TextSamples`](crate::experiment::TextSamples) for text models.
 #[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<S: Args = DigitSamples> {
     /// Train with early stopping, evaluate, sample, report (the default).
     Train,
     /// Reload the best checkpoint of a finished run and draw new samples.
-    Sample {
-        /// How many images.
-        #[arg(long, default_value_t = 64)]
-        n: usize,
-        /// Where to write the grid (default: samples-seed<seed>.png in the run directory).
-        #[arg(long)]
-        grid: Option<PathBuf>,
-        /// Also write the raw samples (n x dim, float32) as a .npy file.
-        #[arg(long)]
-        samples_out: Option<PathBuf>,
-    },
+    Sample(S),
     /// Time training passes and sampling; prints one JSON line.
     Bench {
         /// Timed training passes (after one warm-up pass).
@@ -89,79 +113,88 @@ pub enum Action {
     },
 }
 
-/// The two settings of every model: the book's, and the same model at a seconds-long budget.
-pub trait Preset: Sized {
-    /// The book's settings.
-    fn full() -> Self;
-    /// The same model with a budget of seconds: proves the plumbing and that it learns.
-    fn quick() -> Self;
-    /// The field `--epochs` overrides.
-    fn max_epochs(&mut self) -> &mut usize;
-}
-
-/// What one of a chapter's models offers the command line: the three verbs of [`Action`].
-/// [`run_command`] does the rest.
-pub trait ModelCommand {
-    /// The model's name in paths and reports (`causal-conv`, `idf`, `priors-mog`).
-    const MODEL: &'static str;
-    /// The words that select it on the command line, when they are not its name
-    /// (`priors --prior mog`).
-    const COMMAND: &'static str = Self::MODEL;
+/// One of a chapter's models on the command line, as a value: `PriorsCommand(PriorKind::Mog)`
+/// is `priors --prior mog`. Every [`DigitModel`] is one; text models and models with a
+/// training loop of their own implement it directly.
+pub trait Command {
     /// The resolved settings, written to `config.json`.
     type Config: Preset;
-    /// The settings of a run: the config's full or quick preset, unless the model differs.
-    fn preset(quick: bool) -> Self::Config {
-        if quick {
-            Self::Config::quick()
-        } else {
-            Self::Config::full()
-        }
+    /// What the `sample` verb is asked for.
+    type Samples: Args;
+    /// The model's name in paths and reports (`causal-conv`, `idf`, `priors-mog`).
+    fn name(&self) -> &'static str;
+    /// The words after `--` that select it, when they are not its name (`priors --prior mog`).
+    fn words(&self) -> String {
+        self.name().into()
+    }
+    /// The settings of a run: the config's quick or full preset, unless the model differs.
+    fn config(&self, quick: bool) -> Self::Config {
+        Self::Config::preset(quick)
     }
     /// Trains, evaluates, samples and writes the run's outputs.
-    fn train(config: &Self::Config, ctx: &RunContext) -> Result<Report>;
-    /// Reloads the best checkpoint, draws `n` samples, writes a picture (at `picture` or a
-    /// default path in the run directory) and, when asked, a `.npy` file. Returns the picture.
-    fn sample(
-        ctx: &RunContext,
-        n: usize,
-        picture: Option<PathBuf>,
-        samples_out: Option<&Path>,
-    ) -> Result<PathBuf>;
+    fn train(&self, config: &Self::Config, ctx: &RunContext) -> Result<Report>;
+    /// Reloads the best checkpoint and writes new samples. Returns the files written.
+    fn sample(&self, ctx: &RunContext, request: &Self::Samples) -> Result<Vec<PathBuf>>;
     /// Times training passes and sampling.
-    fn bench(config: &Self::Config, ctx: &RunContext, passes: usize) -> Result<Bench>;
+    fn bench(&self, config: &Self::Config, ctx: &RunContext, passes: usize) -> Result<Bench>;
 }
 
-/// Runs `action` (training by default) of model `M` of `chapter` and prints what it produced:
-/// the summary of a run, the files of a reload, or one JSON line of timings.
-pub fn run_command<M: ModelCommand>(
+impl<M: DigitModel> Command for M {
+    type Config = M::Config;
+    type Samples = DigitSamples;
+
+    fn name(&self) -> &'static str {
+        DigitModel::name(self)
+    }
+
+    fn words(&self) -> String {
+        DigitModel::words(self)
+    }
+
+    fn config(&self, quick: bool) -> M::Config {
+        DigitModel::config(self, quick)
+    }
+
+    fn train(&self, config: &M::Config, ctx: &RunContext) -> Result<Report> {
+        DigitModel::train(self, config, &Digits::load()?, ctx)
+    }
+
+    fn sample(&self, ctx: &RunContext, request: &DigitSamples) -> Result<Vec<PathBuf>> {
+        sample_digit_model(self, ctx, request)
+    }
+
+    fn bench(&self, config: &M::Config, ctx: &RunContext, passes: usize) -> Result<Bench> {
+        bench_digit_model(self, config, ctx, passes)
+    }
+}
+
+/// Runs `action` (training by default) of `command`, a model of `chapter`, and prints what it
+/// produced: the summary of a run, the files of a reload, or one JSON line of timings.
+pub fn run<C: Command>(
+    command: &C,
     args: &RunArgs,
     chapter: &'static str,
-    action: Option<Action>,
+    action: Option<Action<C::Samples>>,
 ) -> Result<()> {
-    let ctx = RunContext::from_args(args, chapter, M::MODEL)?.with_command(M::COMMAND);
-    let mut config = M::preset(args.quick);
+    let ctx = args.context(chapter, command.name(), command.words())?;
+    let mut config = command.config(args.quick);
     if let Some(epochs) = args.epochs {
+        anyhow::ensure!(epochs > 0, "--epochs must be at least 1: a run of 0 epochs trains nothing");
         *config.max_epochs() = epochs;
     }
     match action.unwrap_or(Action::Train) {
         Action::Train => {
-            let report = M::train(&config, &ctx)?;
+            let report = command.train(&config, &ctx)?;
             println!("\n{}", report.summary(&ctx.out_dir));
         }
-        Action::Sample {
-            n,
-            grid,
-            samples_out,
-        } => {
-            anyhow::ensure!(n > 0, "--n must be at least 1");
-            let picture = M::sample(&ctx, n, grid, samples_out.as_deref())?;
-            println!("wrote {}", picture.display());
-            if let Some(path) = samples_out {
+        Action::Sample(request) => {
+            for path in command.sample(&ctx, &request)? {
                 println!("wrote {}", path.display());
             }
         }
         Action::Bench { passes } => {
-            let bench = M::bench(&config, &ctx, passes)?;
+            anyhow::ensure!(passes > 0, "--passes must be at least 1");
+            let bench = command.bench(&config, &ctx, passes)?;
             println!("{}", serde_json::to_string(&bench)?);
         }
     }

@@ -1,27 +1,25 @@
-//! The steps every chapter's experiment shares around its model: the batch loop's state
-//! ([`Trainer`]), a run from its config to its report ([`Run`]), reloading a finished run, the
-//! picture of real data, the files of a reload, and the timing of `bench`.
+//! The steps every chapter's experiment shares around its model: a run from its config to its
+//! report ([`Run`]), the model of the digits a chapter writes ([`DigitModel`]) and what it gets
+//! for free from it (reloading and sampling a finished run, the timing of `bench`), the picture
+//! of real data and the scores of samples.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
 use burn::module::Module;
-use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::backend;
+use crate::config::{Preset, Schedule};
 use crate::data::{DIGITS_DIM, Digits, Split, to_digit_scale, to_host, write_npy};
 use crate::images::{DIGITS_GRID, GridSpec, save_grid};
-use crate::optim::AdamaxConfig;
 use crate::quality;
-use crate::report::Report;
+use crate::report::{BURN_VERSION, Report, SCHEMA_VERSION, TrainingSummary, git_revision};
 use crate::run::{RunContext, RunDir};
-use crate::train::{FitSettings, Fitted, fit, median, train_epoch};
-use crate::transformer::{DecoderTransformer, Sequences, sequence_nll};
+use crate::train::{Fitted, Trainer, fit, median};
 
 /// Images in a sample grid.
 pub const GRID_IMAGES: usize = 64;
@@ -39,137 +37,12 @@ pub const DIGIT_ARTIFACTS: [(&str, &str); 7] = [
     ("summary", "summary.txt"),
 ];
 
-// ANCHOR: trainer
-/// What the batch loop keeps from one epoch to the next: the optimiser and its state, the
-/// generator that shuffles the training set, and the settings of a step.
-pub struct Trainer {
-    optimizer: ModuleOptimizer,
-    rng: StdRng,
-    learning_rate: f64,
-    batch_size: usize,
-    device: Device,
-}
-
-impl Trainer {
-    /// A trainer on the run's autodiff device, shuffling with a generator seeded by `--seed`.
-    pub fn new(
-        optimizer: ModuleOptimizer,
-        learning_rate: f64,
-        batch_size: usize,
-        ctx: &RunContext,
-    ) -> Trainer {
-        Trainer {
-            optimizer,
-            rng: StdRng::seed_from_u64(ctx.seed),
-            learning_rate,
-            batch_size,
-            device: ctx.device.clone().autodiff(),
-        }
-    }
-
-    /// The device models are trained on (gradients are recorded here).
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
-    /// One pass over the shuffled rows of `train`, one optimiser step per batch on
-    /// `loss(&model, x)`. Returns the model and the mean training loss.
-    pub fn epoch<M: Module>(
-        &mut self,
-        model: M,
-        train: &Split,
-        epoch: usize,
-        loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
-    ) -> Result<(M, f64)> {
-        let batches = train
-            .shuffled_batches(self.batch_size, &mut self.rng)
-            .into_iter()
-            .map(|indices| train.rows(&indices, &self.device));
-        let learning_rate = self.learning_rate;
-        train_epoch(
-            model,
-            &mut self.optimizer,
-            learning_rate,
-            batches,
-            epoch,
-            loss,
-        )
-    }
-}
-// ANCHOR_END: trainer
-
-impl Trainer {
-    /// A trainer with Adamax at its defaults, the optimiser of most of Tomczak's examples.
-    pub fn adamax(learning_rate: f64, batch_size: usize, ctx: &RunContext) -> Trainer {
-        Trainer::new(AdamaxConfig::new().init(), learning_rate, batch_size, ctx)
-    }
-
-    /// [`Trainer::epoch`] for models trained on images and their labels:
-    /// `loss(&model, (x, y))` with y the labels as integers [batch].
-    pub fn labelled_epoch<M: Module>(
-        &mut self,
-        model: M,
-        train: &Split,
-        epoch: usize,
-        loss: impl Fn(&M, (Tensor<2>, Tensor<1, Int>)) -> Tensor<1>,
-    ) -> Result<(M, f64)> {
-        let device = self.device.clone();
-        let batches = train
-            .shuffled_batches(self.batch_size, &mut self.rng)
-            .into_iter()
-            .map(|indices| {
-                (
-                    train.rows(&indices, &device),
-                    train.labels_of(&indices, &device),
-                )
-            });
-        let learning_rate = self.learning_rate;
-        train_epoch(
-            model,
-            &mut self.optimizer,
-            learning_rate,
-            batches,
-            epoch,
-            loss,
-        )
-    }
-}
-
-// ANCHOR: sequence_epoch
-impl Trainer {
-    /// One pass of teacher forcing over token sequences: the loss of a batch is the mean over
-    /// its sequences of -log p(sequence) (see [`sequence_nll`]). With `max_batches`, the pass
-    /// stops after that many batches of a fresh random order: an "epoch" of a corpus too large
-    /// to read whole between two validations.
-    pub fn sequence_epoch(
-        &mut self,
-        model: DecoderTransformer,
-        train: &Sequences,
-        epoch: usize,
-        max_batches: Option<usize>,
-    ) -> Result<(DecoderTransformer, f64)> {
-        let device = self.device.clone();
-        let mut order = crate::data::shuffled_batches(train.len(), self.batch_size, &mut self.rng);
-        order.truncate(max_batches.unwrap_or(order.len()));
-        let batches = order
-            .into_iter()
-            .map(|indices| train.batch(&indices, &device));
-        let learning_rate = self.learning_rate;
-        train_epoch(
-            model,
-            &mut self.optimizer,
-            learning_rate,
-            batches,
-            epoch,
-            |model, batch| sequence_nll(model.forward(batch.inputs.clone()), &batch).mean(),
-        )
-    }
-}
-// ANCHOR_END: sequence_epoch
-
-/// One training run from its config to its report: the output directory and the clock.
+/// One training run from its config to its report: the output directory, what the run was
+/// started with, and the clock.
 pub struct Run {
     pub dir: RunDir,
+    ctx: RunContext,
+    config: serde_json::Value,
     start: Instant,
 }
 
@@ -179,24 +52,30 @@ impl Run {
         let start = Instant::now();
         let dir = RunDir::create(&ctx.out_dir)?;
         dir.write_config(ctx.model, config)?;
-        Ok(Run { dir, start })
+        Ok(Run {
+            dir,
+            ctx: ctx.clone(),
+            config: serde_json::to_value(config)?,
+            start,
+        })
     }
 
-    /// Trains `model` on `train` with the books' early stopping (see [`fit`]): `loss` is the
-    /// batch loss, `validate` the metric that picks the checkpoint.
+    /// Trains `model` on `train` with the books' early stopping (see [`fit`]) on the trainer's
+    /// schedule: `loss` is the batch loss, `validate` the metric that picks the checkpoint.
     pub fn fit<M: Module + Clone>(
         &self,
         model: M,
         trainer: &mut Trainer,
         train: &Split,
-        settings: &FitSettings,
+        val_name: &'static str,
         loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
         validate: impl FnMut(&M) -> f64,
     ) -> Result<Fitted<M>> {
-        fit(
+        let schedule = *trainer.schedule();
+        self.fit_epochs(
             model,
-            settings,
-            &self.dir,
+            &schedule,
+            val_name,
             |model, epoch| trainer.epoch(model, train, epoch, &loss),
             validate,
         )
@@ -209,41 +88,214 @@ impl Run {
         model: M,
         trainer: &mut Trainer,
         train: &Split,
-        settings: &FitSettings,
+        val_name: &'static str,
         loss: impl Fn(&M, (Tensor<2>, Tensor<1, Int>)) -> Tensor<1>,
         validate: impl FnMut(&M) -> f64,
     ) -> Result<Fitted<M>> {
-        fit(
+        let schedule = *trainer.schedule();
+        self.fit_epochs(
             model,
-            settings,
-            &self.dir,
+            &schedule,
+            val_name,
             |model, epoch| trainer.labelled_epoch(model, train, epoch, &loss),
             validate,
         )
     }
 
-    /// Writes `report.json` and `summary.txt`: the fields every run shares, then `metrics` and
-    /// the `artifacts` (role, file in the run directory). Returns the report.
-    pub fn finish<M>(
+    /// [`fit`] in this run's directory with a training pass of the model's own
+    /// (`train_epoch(model, epoch)` returns the model and its mean training loss).
+    pub fn fit_epochs<M: Module + Clone>(
         &self,
-        ctx: &RunContext,
-        fitted: &Fitted<M>,
+        model: M,
+        schedule: &Schedule,
+        val_name: &'static str,
+        train_epoch: impl FnMut(M, usize) -> Result<(M, f64)>,
+        validate: impl FnMut(&M) -> f64,
+    ) -> Result<Fitted<M>> {
+        fit(model, schedule, val_name, &self.dir, train_epoch, validate)
+    }
+
+    /// Writes `samples.png`, a grid of the first 64 of the run's digit samples (n x 64 values on
+    /// the 0..16 scale), and scores all of them: `sample_fd` and `sample_confidence` (see
+    /// [`sample_quality_metrics`]).
+    pub fn score_samples(&self, samples: &[f32]) -> Result<[(&'static str, f64); 2]> {
+        save_grid(
+            &self.dir.path("samples.png"),
+            &samples[..GRID_IMAGES * DIGITS_DIM],
+            DIGITS_GRID,
+        )?;
+        sample_quality_metrics(samples, &self.ctx.device)
+    }
+
+    /// Writes `report.json` and `summary.txt`: the fields every run shares, what `training`
+    /// says, then `metrics` and the `artifacts` (role, file in the run directory). Returns the
+    /// report.
+    pub fn finish(
+        &self,
+        training: &TrainingSummary,
         parameters: usize,
-        config: &impl Serialize,
         metrics: &[(&str, f64)],
         artifacts: &[(&str, &str)],
     ) -> Result<Report> {
-        let wall = self.start.elapsed().as_secs_f64();
-        let mut report = ctx.report(fitted, parameters, wall, config)?;
-        for (key, value) in metrics {
-            report.metrics.insert((*key).into(), *value);
-        }
-        for (role, file) in artifacts {
-            report.artifacts.insert((*role).into(), (*file).into());
-        }
+        let ctx = &self.ctx;
+        let report = Report {
+            schema_version: SCHEMA_VERSION,
+            chapter: ctx.chapter.into(),
+            model: ctx.model.into(),
+            mode: ctx.mode.into(),
+            seed: ctx.seed,
+            backend: ctx.backend.name().into(),
+            threads: backend::threads(),
+            burn_version: BURN_VERSION.into(),
+            git_revision: git_revision(),
+            wall_seconds: self.start.elapsed().as_secs_f64(),
+            epochs_run: training.epochs_run,
+            best_epoch: training.best_epoch,
+            s_per_epoch: training.s_per_epoch,
+            parameters,
+            metrics: metrics.iter().map(|(k, v)| ((*k).into(), *v)).collect(),
+            validation: training.validation.clone(),
+            artifacts: artifacts
+                .iter()
+                .map(|(role, file)| ((*role).into(), (*file).into()))
+                .collect(),
+            config: self.config.clone(),
+        };
         ctx.write_report(&report)?;
         Ok(report)
     }
+}
+
+// ANCHOR: digit_model
+/// A model of the 8x8 digits trained on a loss: what a chapter writes. From it the model gets
+/// its place on the command line and the verbs `sample` (reload a finished run and draw) and
+/// `bench` (time training passes and a sample grid).
+pub trait DigitModel {
+    /// Every setting of the model and its training.
+    type Config: Preset;
+    /// The network: what the checkpoint holds.
+    type Network: Module + Clone;
+
+    /// The model's name in paths and reports (`causal-conv`, `priors-mog`).
+    fn name(&self) -> &'static str;
+    /// The words after `--` that select it, when they are not its name (`priors --prior mog`).
+    fn words(&self) -> String {
+        self.name().into()
+    }
+    /// The settings of a run: the config's quick or full preset, unless the model differs.
+    fn config(&self, quick: bool) -> Self::Config {
+        Self::Config::preset(quick)
+    }
+    /// A freshly initialised network.
+    fn build(&self, config: &Self::Config, device: &Device) -> Self::Network;
+    /// The optimiser and the schedule the network is trained with.
+    fn trainer(&self, config: &Self::Config, ctx: &RunContext) -> Trainer;
+    /// The scalar loss of a training batch x [batch, 64] (values 0..16).
+    fn loss(&self, config: &Self::Config, network: &Self::Network, x: Tensor<2>) -> Tensor<1>;
+    /// n images drawn from the network, on the digits' 0..16 scale: [n, 64].
+    fn generate(
+        &self,
+        config: &Self::Config,
+        network: &Self::Network,
+        n: usize,
+        device: &Device,
+    ) -> Tensor<2>;
+    /// The protocol: trains on `digits`, evaluates, samples and writes the run's outputs.
+    fn train(&self, config: &Self::Config, digits: &Digits, ctx: &RunContext) -> Result<Report>;
+}
+// ANCHOR_END: digit_model
+
+// ANCHOR: fit_digits
+/// The opening every digit model's protocol shares: starts the run (its directory and config),
+/// writes `real.png`, builds the network and its trainer and trains it on `digits.train` with
+/// early stopping on `validate` (named `val_name`).
+pub fn fit_digits<M: DigitModel>(
+    model: &M,
+    config: &M::Config,
+    digits: &Digits,
+    ctx: &RunContext,
+    val_name: &'static str,
+    validate: impl FnMut(&M::Network) -> f64,
+) -> Result<(Run, Fitted<M::Network>)> {
+    let run = Run::start(ctx, config)?;
+    save_real_digits(&run.dir, &digits.test, &ctx.device)?;
+    let mut trainer = model.trainer(config, ctx);
+    let network = model.build(config, trainer.device());
+    let loss = |network: &M::Network, x| model.loss(config, network, x);
+    let fitted = run.fit(network, &mut trainer, &digits.train, val_name, loss, validate)?;
+    Ok((run, fitted))
+}
+// ANCHOR_END: fit_digits
+
+/// The `sample` verb of a digit model: reloads the best checkpoint of a finished run, draws
+/// `request.n` images and writes their grid (and, when asked, the `.npy` file). Returns the
+/// files written.
+pub fn sample_digit_model<M: DigitModel>(
+    model: &M,
+    ctx: &RunContext,
+    request: &DigitSamples,
+) -> Result<Vec<PathBuf>> {
+    anyhow::ensure!(request.n > 0, "--n must be at least 1");
+    let (run, config, network) = reload(ctx, |config, device| model.build(config, device))?;
+    let samples = to_host(model.generate(&config, &network, request.n, &ctx.device));
+    let grid = write_digit_samples(
+        &run,
+        ctx,
+        &samples,
+        DIGITS_DIM,
+        request.grid.clone(),
+        request.samples_out.as_deref(),
+    )?;
+    Ok([Some(grid), request.samples_out.clone()].into_iter().flatten().collect())
+}
+
+/// The `bench` verb of a digit model: times `passes` training passes (no validation) and one
+/// sample grid.
+pub fn bench_digit_model<M: DigitModel>(
+    model: &M,
+    config: &M::Config,
+    ctx: &RunContext,
+    passes: usize,
+) -> Result<Bench> {
+    let digits = Digits::load()?;
+    let mut trainer = model.trainer(config, ctx);
+    let network = model.build(config, trainer.device());
+    measure(
+        ctx,
+        network,
+        &mut trainer,
+        &digits.train,
+        passes,
+        |network, x| model.loss(config, network, x),
+        |network| {
+            to_host(model.generate(config, &network, GRID_IMAGES, &ctx.device));
+        },
+    )
+}
+
+/// What the `sample` verb of an image model is asked for.
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
+pub struct DigitSamples {
+    /// How many images.
+    #[arg(long, default_value_t = 64)]
+    pub n: usize,
+    /// Where to write the grid (default: samples-seed<seed>.png in the run directory).
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
+    /// Also write the raw samples (n x dim, float32) as a .npy file.
+    #[arg(long)]
+    pub samples_out: Option<PathBuf>,
+}
+
+/// What the `sample` verb of a text model is asked for.
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
+pub struct TextSamples {
+    /// How many texts.
+    #[arg(long, default_value_t = 64)]
+    pub n: usize,
+    /// Where to write them (default: a file named after the seed in the run directory).
+    #[arg(long)]
+    pub text: Option<PathBuf>,
 }
 
 /// The directory, config and best model of a finished run of this context's model, or a message
@@ -304,21 +356,6 @@ pub fn save_chains(path: &Path, states: &[Tensor<2>], shown: usize) -> Result<()
             ..DIGITS_GRID
         },
     )
-}
-
-/// Writes `samples.png`, a grid of the first 64 of a run's digit samples, and scores all of
-/// them: `sample_fd` and `sample_confidence` (see [`sample_quality_metrics`]).
-pub fn save_and_score_samples(
-    run: &RunDir,
-    samples: &[f32],
-    device: &Device,
-) -> Result<[(&'static str, f64); 2]> {
-    save_grid(
-        &run.path("samples.png"),
-        &samples[..GRID_IMAGES * DIGITS_DIM],
-        DIGITS_GRID,
-    )?;
-    sample_quality_metrics(samples, device)
 }
 
 /// Writes `real.png`: the first test digits, to set beside the samples.

@@ -7,13 +7,14 @@
 //! | module | holds |
 //! |---|---|
 //! | [`backend`] | the CPU default, GPU backends behind features, `--backend`, seeding, threads |
-//! | [`cli`] | [`cli::RunArgs`], the flags every chapter shares, and the verbs [`cli::Action`] |
+//! | [`config`] | the presets of every config and the training [`config::Schedule`] |
+//! | [`cli`] | [`cli::RunArgs`], the flags every chapter shares, the verbs [`cli::Action`], a model on the command line ([`cli::Command`]) |
 //! | [`data`] | the digits split, two moons, batching, `.npy` export |
 //! | [`distributions`] | log-densities shared by several chapters |
 //! | [`nn`] | the MLP the books build every auxiliary network from |
 //! | [`optim`] | Adamax, the books' optimiser (burn does not ship it) |
-//! | [`train`] | the batch loop, early stopping, the epoch loop with its progress bar, curves |
-//! | [`experiment`] | real-data grids, reload-and-sample files, artifact lists, `bench` timing |
+//! | [`train`] | the batch loop and its [`train::Trainer`], early stopping, the epoch loop with its progress bar, curves |
+//! | [`experiment`] | a run from config to report, [`experiment::DigitModel`] and its free `sample` and `bench`, real-data grids, sample scores |
 //! | [`metrics`] | means over a split, bits per dimension, baselines |
 //! | [`images`] | sample grids as upscaled PNGs |
 //! | [`plot`] | learning curves and 2-D scatter panels as PNG with a CSV beside them |
@@ -26,6 +27,7 @@
 pub mod attention;
 pub mod backend;
 pub mod cli;
+pub mod config;
 pub mod data;
 pub mod distributions;
 pub mod experiment;

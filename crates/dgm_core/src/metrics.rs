@@ -2,6 +2,7 @@
 
 use std::f64::consts::LN_2;
 
+use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{Split, to_host};
@@ -19,6 +20,17 @@ pub fn bits_per_dim(nll_nats: f64, dims: usize) -> f64 {
 /// -log p(x) = D ln K, the number any model that learns must beat (181.33 nats for digits).
 pub fn uniform_nll(dims: usize, levels: usize) -> f64 {
     dims as f64 * (levels as f64).ln()
+}
+
+/// Fails with the place where the loss stopped being a number.
+pub fn ensure_finite(loss: f64, epoch: usize, batch: usize) -> Result<()> {
+    if !loss.is_finite() {
+        bail!(
+            "the training loss became {loss} at epoch {epoch}, batch {batch}; \
+             the last good model is kept in the checkpoint"
+        );
+    }
+    Ok(())
 }
 
 /// Running sum of a per-example quantity, reported as sum over the set / N.
@@ -82,6 +94,13 @@ mod tests {
     fn uniform_baseline_of_the_digits() {
         assert!((uniform_nll(64, 17) - 181.3257).abs() < 1e-3);
         assert!((bits_per_dim(uniform_nll(64, 17), 64) - 17f64.log2()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_non_finite_loss_names_epoch_and_batch() {
+        let err = ensure_finite(f64::NAN, 3, 7).unwrap_err().to_string();
+        assert!(err.contains("epoch 3, batch 7"), "{err}");
+        assert!(ensure_finite(1.0, 0, 0).is_ok());
     }
 
     #[test]

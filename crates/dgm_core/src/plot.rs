@@ -10,8 +10,6 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 pub use plotters::style::RGBColor;
 
-use crate::run::RunDir;
-use crate::train::CurvePoint;
 
 const FONT: &str = "sans-serif";
 static REGISTER_FONT: Once = Once::new();
@@ -22,35 +20,6 @@ fn register_font() {
         // The bytes are a valid TrueType font compiled into the binary.
         let _ = plotters::style::register_font(FONT, FontStyle::Normal, bytes);
     });
-}
-
-/// Writes `curve.csv` and `curve.png`: training loss and validation metric per epoch.
-pub fn save_curve(run: &RunDir, curve: &[CurvePoint], val_name: &str) -> Result<()> {
-    let mut csv = format!("epoch,train_loss,{val_name},train_seconds\n");
-    for p in curve {
-        writeln!(
-            csv,
-            "{},{},{},{}",
-            p.epoch, p.train_loss, p.val_metric, p.train_seconds
-        )?;
-    }
-    std::fs::write(run.path("curve.csv"), csv)?;
-
-    let train: Vec<(f64, f64)> = curve
-        .iter()
-        .map(|p| (p.epoch as f64, p.train_loss))
-        .collect();
-    let val: Vec<(f64, f64)> = curve
-        .iter()
-        .map(|p| (p.epoch as f64, p.val_metric))
-        .collect();
-    line_plot(
-        &run.path("curve.png"),
-        "learning curve",
-        "epoch",
-        "nats per example",
-        &[("train loss", &train), (val_name, &val)],
-    )
 }
 
 /// Draws named series of (x, y) points as lines in an 800 x 500 PNG.

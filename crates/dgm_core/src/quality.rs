@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::data::{DIGITS_DIM, DIGITS_LEVELS, Digits, Split, to_host};
 use crate::distributions::cross_entropy;
-use crate::train::ensure_finite;
+use crate::metrics::ensure_finite;
 
 /// Changes whenever the classifier or its training changes, so that no older cached classifier
 /// is used.

@@ -23,6 +23,19 @@ pub struct Validation {
     pub best: f64,
 }
 
+/// What a report says of a run's training, whatever loop it ran: early stopping on a
+/// validation metric, or a fixed number of epochs followed by a score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingSummary {
+    /// Epochs run (including the non-improving ones before a stop).
+    pub epochs_run: usize,
+    /// The epoch of the kept model.
+    pub best_epoch: usize,
+    /// Median seconds of one training pass.
+    pub s_per_epoch: f64,
+    pub validation: Validation,
+}
+
 /// Everything a run reports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {

@@ -3,7 +3,6 @@
 //! Everything a run produces lands here, and a reload finds what it needs here: the resolved
 //! config (`config.json`) that rebuilds the model and the best checkpoint (`checkpoint.bpk`).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -12,10 +11,8 @@ use burn::tensor::Device;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{self, BackendKind};
-use crate::cli::RunArgs;
-use crate::report::{BURN_VERSION, Report, SCHEMA_VERSION, Validation, git_revision};
-use crate::train::Fitted;
+use crate::backend::BackendKind;
+use crate::report::Report;
 
 /// The directory of one run.
 #[derive(Clone, Debug)]
@@ -112,7 +109,7 @@ pub struct RunContext {
     pub chapter: &'static str,
     pub model: &'static str,
     /// The words after `--` that select the model (`idf`, `priors --prior mog`).
-    pub command: &'static str,
+    pub command: String,
     /// "quick" or "full".
     pub mode: &'static str,
     pub seed: u64,
@@ -128,34 +125,6 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    /// Sets the thread count, seeds the device and resolves the output paths from the flags.
-    pub fn from_args(args: &RunArgs, chapter: &'static str, model: &'static str) -> Result<Self> {
-        backend::set_threads(args.threads);
-        let device = backend::device(args.backend, args.seed)?;
-        let out_dir = args.out_dir(chapter, model);
-        let report_path = args
-            .report
-            .clone()
-            .unwrap_or_else(|| out_dir.join("report.json"));
-        Ok(RunContext {
-            chapter,
-            model,
-            command: model,
-            mode: args.mode(),
-            seed: args.seed,
-            backend: args.backend,
-            device,
-            out_dir,
-            custom_out: args.out.is_some(),
-            report_path,
-        })
-    }
-
-    /// The same context for a model selected by other words than its name (see `command`).
-    pub fn with_command(self, command: &'static str) -> RunContext {
-        RunContext { command, ..self }
-    }
-
     /// The command that trains this model in this mode (for "train first" messages).
     pub fn train_command(&self) -> String {
         let quick = if self.mode == "quick" { " --quick" } else { "" };
@@ -177,39 +146,5 @@ impl RunContext {
         let summary = self.out_dir.join("summary.txt");
         std::fs::write(&summary, report.summary(&self.out_dir))
             .with_context(|| format!("cannot write {}", summary.display()))
-    }
-
-    /// A report with the fields every run shares filled in from this context and `fitted`.
-    pub fn report<M>(
-        &self,
-        fitted: &Fitted<M>,
-        parameters: usize,
-        wall_seconds: f64,
-        config: &impl Serialize,
-    ) -> Result<Report> {
-        Ok(Report {
-            schema_version: SCHEMA_VERSION,
-            chapter: self.chapter.into(),
-            model: self.model.into(),
-            mode: self.mode.into(),
-            seed: self.seed,
-            backend: self.backend.name().into(),
-            threads: backend::threads(),
-            burn_version: BURN_VERSION.into(),
-            git_revision: git_revision(),
-            wall_seconds,
-            epochs_run: fitted.epochs_run(),
-            best_epoch: fitted.best_epoch,
-            s_per_epoch: fitted.s_per_epoch(),
-            parameters,
-            metrics: BTreeMap::new(),
-            validation: Validation {
-                metric: fitted.val_name.into(),
-                first: fitted.first_val(),
-                best: fitted.best_val,
-            },
-            artifacts: BTreeMap::new(),
-            config: serde_json::to_value(config)?,
-        })
     }
 }

@@ -27,7 +27,9 @@ pub fn quick_context(
         out: Some(dir.clone()),
         report: None,
     };
-    let ctx = RunContext::from_args(&args, chapter, model).expect("the flex device is available");
+    let ctx = args
+        .context(chapter, model, model.into())
+        .expect("the flex device is available");
     (ctx, dir)
 }
 

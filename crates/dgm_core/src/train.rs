@@ -3,20 +3,29 @@
 //! Every Tomczak example trains the same way: one pass over the shuffled training set per epoch
 //! (one optimiser step per batch), then a validation pass; the model is saved at epoch 0 and
 //! whenever validation strictly improves; training stops after `patience + 1` consecutive epochs
-//! without improvement; the test number is computed with the best model. [`fit`] is that loop.
-//! The chapter supplies the training pass, so the batch loop (loss, backward, step) stays in the
-//! chapter's own code where a reader can see it.
+//! without improvement; the test number is computed with the best model. [`fit`] is that loop,
+//! [`train_epoch`] the batch loop inside it (loss, backward, step), and [`Trainer`] what the batch
+//! loop keeps from one epoch to the next. A chapter supplies the loss and the validation metric.
 
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use std::fmt::Write as _;
+
+use anyhow::Result;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Int, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
-use crate::plot;
-use crate::run::RunDir;
+use crate::config::Schedule;
+use crate::data::{Split, shuffled_batches};
+use crate::metrics::ensure_finite;
+use crate::optim::AdamaxConfig;
+use crate::plot::line_plot;
+use crate::report::{TrainingSummary, Validation};
+use crate::run::{RunContext, RunDir};
 
 /// What one validation result means for early stopping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,17 +84,6 @@ impl EarlyStopping {
 }
 // ANCHOR_END: early_stopping
 
-/// Fails with the place where the loss stopped being a number.
-pub fn ensure_finite(loss: f64, epoch: usize, batch: usize) -> Result<()> {
-    if !loss.is_finite() {
-        bail!(
-            "the training loss became {loss} at epoch {epoch}, batch {batch}; \
-             the last good model is kept in the checkpoint"
-        );
-    }
-    Ok(())
-}
-
 // ANCHOR: train_epoch
 /// One pass over the training batches: for each, the loss, its gradient, one optimiser step.
 ///
@@ -114,6 +112,94 @@ pub fn train_epoch<M: Module, B>(
 }
 // ANCHOR_END: train_epoch
 
+// ANCHOR: trainer
+/// What the batch loop keeps from one epoch to the next: the optimiser and its state, the
+/// generator that shuffles the training set, and the schedule (batch size, learning rate).
+pub struct Trainer {
+    optimizer: ModuleOptimizer,
+    rng: StdRng,
+    schedule: Schedule,
+    device: Device,
+}
+
+impl Trainer {
+    /// A trainer on the run's autodiff device, shuffling with a generator seeded by `--seed`.
+    pub fn new(optimizer: ModuleOptimizer, schedule: &Schedule, ctx: &RunContext) -> Trainer {
+        Trainer {
+            optimizer,
+            rng: StdRng::seed_from_u64(ctx.seed),
+            schedule: *schedule,
+            device: ctx.device.clone().autodiff(),
+        }
+    }
+
+    /// The device models are trained on (gradients are recorded here).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The schedule the trainer steps by.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// One pass over the shuffled rows of `train`, one optimiser step per batch on
+    /// `loss(&model, x)`. Returns the model and the mean training loss.
+    pub fn epoch<M: Module>(
+        &mut self,
+        model: M,
+        train: &Split,
+        epoch: usize,
+        loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
+    ) -> Result<(M, f64)> {
+        self.pass(model, train.len(), None, epoch, |rows, device| train.rows(rows, device), loss)
+    }
+}
+// ANCHOR_END: trainer
+
+impl Trainer {
+    /// A trainer with Adamax at its defaults, the optimiser of most of Tomczak's examples.
+    pub fn adamax(schedule: &Schedule, ctx: &RunContext) -> Trainer {
+        Trainer::new(AdamaxConfig::new().init(), schedule, ctx)
+    }
+
+    /// [`Trainer::epoch`] for models trained on images and their labels:
+    /// `loss(&model, (x, y))` with y the labels as integers [batch].
+    pub fn labelled_epoch<M: Module>(
+        &mut self,
+        model: M,
+        train: &Split,
+        epoch: usize,
+        loss: impl Fn(&M, (Tensor<2>, Tensor<1, Int>)) -> Tensor<1>,
+    ) -> Result<(M, f64)> {
+        let batch = |rows: &[usize], device: &Device| {
+            (train.rows(rows, device), train.labels_of(rows, device))
+        };
+        self.pass(model, train.len(), None, epoch, batch, loss)
+    }
+
+    /// One pass over `examples` examples in a fresh random order, in batches of the schedule's
+    /// size: `batch(rows, device)` gathers the examples of a batch, `loss` is its scalar loss.
+    /// With `max_batches`, the pass stops after that many batches: an "epoch" of a corpus too
+    /// large to read whole between two validations.
+    pub fn pass<M: Module, B>(
+        &mut self,
+        model: M,
+        examples: usize,
+        max_batches: Option<usize>,
+        epoch: usize,
+        batch: impl Fn(&[usize], &Device) -> B,
+        loss: impl Fn(&M, B) -> Tensor<1>,
+    ) -> Result<(M, f64)> {
+        let mut order = shuffled_batches(examples, self.schedule.batch_size, &mut self.rng);
+        order.truncate(max_batches.unwrap_or(order.len()));
+        let device = self.device.clone();
+        let batches = order.iter().map(|rows| batch(rows, &device));
+        let learning_rate = self.schedule.learning_rate;
+        train_epoch(model, &mut self.optimizer, learning_rate, batches, epoch, loss)
+    }
+}
+
 /// One row of a learning curve.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CurvePoint {
@@ -124,16 +210,6 @@ pub struct CurvePoint {
     pub val_metric: f64,
     /// Seconds of the training pass alone.
     pub train_seconds: f64,
-}
-
-/// How [`fit`] runs.
-#[derive(Clone, Debug)]
-pub struct FitSettings {
-    pub max_epochs: usize,
-    /// The books' `max_patience`.
-    pub patience: usize,
-    /// Name of the validation metric, for the progress bar and the curve ("val_nll").
-    pub val_name: &'static str,
 }
 
 /// The outcome of [`fit`].
@@ -163,6 +239,20 @@ impl<M> Fitted<M> {
     pub fn first_val(&self) -> f64 {
         self.curve.first().map_or(f64::NAN, |p| p.val_metric)
     }
+
+    /// What the report says of the training.
+    pub fn summary(&self) -> TrainingSummary {
+        TrainingSummary {
+            epochs_run: self.epochs_run(),
+            best_epoch: self.best_epoch,
+            s_per_epoch: self.s_per_epoch(),
+            validation: Validation {
+                metric: self.val_name.into(),
+                first: self.first_val(),
+                best: self.best_val,
+            },
+        }
+    }
 }
 
 /// The median of some values (NaN for none).
@@ -179,7 +269,8 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
-/// Trains with early stopping on validation, keeping the best model.
+/// Trains with early stopping on validation, keeping the best model: at most
+/// `schedule.max_epochs` epochs, stopping after `schedule.patience + 1` without improvement.
 ///
 /// - `train_epoch(model, epoch)` runs one pass over the training set and returns the model and
 ///   the mean training loss;
@@ -189,7 +280,8 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 /// model is saved as the checkpoint, so an interrupted run keeps its best model.
 pub fn fit<M, T, V>(
     mut model: M,
-    settings: &FitSettings,
+    schedule: &Schedule,
+    val_name: &'static str,
     run: &RunDir,
     mut train_epoch: T,
     mut validate: V,
@@ -199,12 +291,12 @@ where
     T: FnMut(M, usize) -> Result<(M, f64)>,
     V: FnMut(&M) -> f64,
 {
-    let bar = ProgressBar::new(settings.max_epochs as u64);
+    let bar = ProgressBar::new(schedule.max_epochs as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {elapsed} | {msg}")
             .expect("valid template"),
     );
-    let mut stopping = EarlyStopping::new(settings.patience);
+    let mut stopping = EarlyStopping::new(schedule.patience);
     // The best epoch's parameters and buffers as a record, not as a clone of the model: a clone
     // shares its BatchNorm running statistics with the model (burn keeps them behind a shared
     // pointer), so the statistics of a cloned "best" model would go on changing with every
@@ -212,7 +304,7 @@ where
     let mut best_record = None;
     let mut curve = Vec::new();
 
-    for epoch in 0..settings.max_epochs {
+    for epoch in 0..schedule.max_epochs {
         let start = Instant::now();
         let (trained, train_loss) = train_epoch(model, epoch)?;
         model = trained;
@@ -230,12 +322,11 @@ where
             run.save_checkpoint(&model)?;
             best_record = Some(model.clone().into_record());
         }
-        plot::save_curve(run, &curve, settings.val_name)?;
+        save_curve(run, &curve, val_name)?;
 
         let (best_epoch, best_val) = stopping.best().expect("one epoch observed");
         let line = format!(
-            "epoch {epoch} | train loss {train_loss:.3} | {} {val_metric:.3} | best {best_val:.3} (epoch {best_epoch}) | {train_seconds:.2} s/epoch",
-            settings.val_name
+            "epoch {epoch} | train loss {train_loss:.3} | {val_name} {val_metric:.3} | best {best_val:.3} (epoch {best_epoch}) | {train_seconds:.2} s/epoch"
         );
         if bar.is_hidden() {
             eprintln!("{line}");
@@ -259,9 +350,38 @@ where
         best_model,
         best_epoch,
         best_val,
-        val_name: settings.val_name,
+        val_name,
         curve,
     })
+}
+
+/// Writes `curve.csv` and `curve.png`: training loss and validation metric per epoch.
+fn save_curve(run: &RunDir, curve: &[CurvePoint], val_name: &str) -> Result<()> {
+    let mut csv = format!("epoch,train_loss,{val_name},train_seconds\n");
+    for p in curve {
+        writeln!(
+            csv,
+            "{},{},{},{}",
+            p.epoch, p.train_loss, p.val_metric, p.train_seconds
+        )?;
+    }
+    std::fs::write(run.path("curve.csv"), csv)?;
+
+    let train: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|p| (p.epoch as f64, p.train_loss))
+        .collect();
+    let val: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|p| (p.epoch as f64, p.val_metric))
+        .collect();
+    line_plot(
+        &run.path("curve.png"),
+        "learning curve",
+        "epoch",
+        "nats per example",
+        &[("train loss", &train), (val_name, &val)],
+    )
 }
 
 #[cfg(test)]
@@ -276,10 +396,11 @@ mod tests {
         let device = Device::flex().autodiff();
         let dir = std::env::temp_dir().join(format!("dgm-core-fit-bn-{}", std::process::id()));
         let run = RunDir::create(&dir).unwrap();
-        let settings = FitSettings {
+        let schedule = Schedule {
+            batch_size: 16,
+            learning_rate: 0.0,
             max_epochs: 3,
             patience: 5,
-            val_name: "val",
         };
         // Epoch e normalises a batch with mean 100 e: the running mean climbs every epoch.
         let train = |norm: BatchNorm, epoch: usize| {
@@ -292,7 +413,8 @@ mod tests {
         let mut val = 0.0;
         let fitted = fit(
             BatchNormConfig::new(3).init(&device),
-            &settings,
+            &schedule,
+            "val",
             &run,
             train,
             |_| {
@@ -334,13 +456,6 @@ mod tests {
         let mut stopping = EarlyStopping::new(0);
         assert_eq!(stopping.observe(0, f64::INFINITY), Verdict::Improved);
         assert_eq!(stopping.observe(1, f64::INFINITY), Verdict::Stop);
-    }
-
-    #[test]
-    fn a_non_finite_loss_names_epoch_and_batch() {
-        let err = ensure_finite(f64::NAN, 3, 7).unwrap_err().to_string();
-        assert!(err.contains("epoch 3, batch 7"), "{err}");
-        assert!(ensure_finite(1.0, 0, 0).is_ok());
     }
 
     #[test]

@@ -1,0 +1,130 @@
+//! The decoder-only transformer: token and position embeddings, a stack of post-LayerNorm blocks
+//! of causal self-attention and an MLP, and the output layer's log-probabilities.
+
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
+    LinearConfig,
+};
+use burn::prelude::*;
+use burn::tensor::activation::{gelu, log_softmax};
+use serde::{Deserialize, Serialize};
+
+use crate::attention::CausalSelfAttention;
+
+/// The shape of a decoder transformer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecoderConfig {
+    /// V: distinct tokens.
+    pub vocabulary: usize,
+    /// Longest input the learned positional embedding covers.
+    pub positions: usize,
+    /// D: the width of every position's vector.
+    pub width: usize,
+    /// H: attention heads per block.
+    pub heads: usize,
+    /// E: the width of one head.
+    pub head_width: usize,
+    /// Transformer blocks.
+    pub blocks: usize,
+    /// The hidden width of each block's MLP.
+    pub mlp_hidden: usize,
+    /// Dropout on the embeddings' sum while training.
+    pub dropout: f64,
+}
+
+// ANCHOR: block
+/// One post-LayerNorm block: x <- LN(x + attention(x)); x <- LN(x + MLP(x)), the MLP
+/// D -> hidden -> D with GELU.
+#[derive(Module, Debug)]
+pub struct Block {
+    attention: CausalSelfAttention,
+    attention_norm: LayerNorm,
+    mlp_in: Linear,
+    mlp_out: Linear,
+    mlp_norm: LayerNorm,
+}
+
+impl Block {
+    fn new(config: &DecoderConfig, device: &Device) -> Block {
+        let (d, hidden) = (config.width, config.mlp_hidden);
+        Block {
+            attention: CausalSelfAttention::new(d, config.heads, config.head_width, device),
+            attention_norm: LayerNormConfig::new(d).init(device),
+            mlp_in: LinearConfig::new(d, hidden).init(device),
+            mlp_out: LinearConfig::new(hidden, d).init(device),
+            mlp_norm: LayerNormConfig::new(d).init(device),
+        }
+    }
+
+    /// The block's output and its attention weights.
+    ///
+    /// # Shapes
+    /// - x: [batch, T, D]
+    /// - returns: [batch, T, D] and [batch, H, T, T]
+    fn forward(&self, x: Tensor<3>) -> (Tensor<3>, Tensor<4>) {
+        let attended = self.attention.forward(x.clone());
+        // x = LN(x + attention(x))
+        let x = self.attention_norm.forward(x + attended.output);
+        // x = LN(x + W2 gelu(W1 x))
+        let mlp = self.mlp_out.forward(gelu(self.mlp_in.forward(x.clone())));
+        (self.mlp_norm.forward(x + mlp), attended.weights)
+    }
+}
+// ANCHOR_END: block
+
+// ANCHOR: decoder
+/// Token and position embeddings, dropout, the blocks, and a linear read-out to the vocabulary.
+#[derive(Module, Debug)]
+pub struct DecoderTransformer {
+    tokens: Embedding,
+    positions: Embedding,
+    dropout: Dropout,
+    blocks: Vec<Block>,
+    head: Linear,
+}
+
+impl DecoderTransformer {
+    pub fn new(config: &DecoderConfig, device: &Device) -> DecoderTransformer {
+        DecoderTransformer {
+            tokens: EmbeddingConfig::new(config.vocabulary, config.width).init(device),
+            positions: EmbeddingConfig::new(config.positions, config.width).init(device),
+            dropout: DropoutConfig::new(config.dropout).init(),
+            blocks: (0..config.blocks)
+                .map(|_| Block::new(config, device))
+                .collect(),
+            head: LinearConfig::new(config.width, config.vocabulary).init(device),
+        }
+    }
+
+    /// log p(x_{t+1} = v | x_0..x_t) for every position t and token v, and the attention
+    /// weights of every block.
+    ///
+    /// # Shapes
+    /// - tokens: [batch, T] with T <= positions
+    /// - returns: [batch, T, V] and one [batch, H, T, T] per block
+    pub fn forward_with_attention(&self, tokens: Tensor<2, Int>) -> (Tensor<3>, Vec<Tensor<4>>) {
+        let [batch, t] = tokens.dims();
+        let device = tokens.device();
+        // [T] -> [1, T] -> [batch, T]: position t of every sequence
+        let positions = Tensor::<1, Int>::arange(0..t as i64, &device)
+            .reshape([1, t])
+            .expand([batch, t]);
+        // h_0 = dropout(token embedding + position embedding): [batch, T, D]
+        let mut h = self
+            .dropout
+            .forward(self.tokens.forward(tokens) + self.positions.forward(positions));
+        let mut weights = Vec::with_capacity(self.blocks.len());
+        for block in &self.blocks {
+            let (next, block_weights) = block.forward(h);
+            h = next;
+            weights.push(block_weights);
+        }
+        (log_softmax(self.head.forward(h), 2), weights)
+    }
+
+    /// log p(x_{t+1} = v | x_0..x_t), [batch, T] -> [batch, T, V].
+    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        self.forward_with_attention(tokens).0
+    }
+}
+// ANCHOR_END: decoder
