@@ -57,6 +57,19 @@ pub fn check_all(options: &Options) -> Result<bool> {
             Err(e) => Some(format!("{e:#}")),
         };
         record(&mut lines, &mut passed, &mut failed, "book", book_failure);
+        let circles = crate::imports::circles(Path::new("crates"));
+        let circle_failure = match circles {
+            Ok(circles) if circles.is_empty() => None,
+            Ok(circles) => Some(circles.join("; ")),
+            Err(e) => Some(format!("{e:#}")),
+        };
+        record(
+            &mut lines,
+            &mut passed,
+            &mut failed,
+            "no import circle",
+            circle_failure,
+        );
     }
 
     run_inherited("cargo", &["build", "--release", "--workspace", "--bins"])?;

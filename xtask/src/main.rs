@@ -2,7 +2,7 @@
 //!
 //! | command | does |
 //! |---|---|
-//! | `check-all [--full] [--only CRATE] [--skip-tests]` | tests, book check, then every chapter model against its `expect.toml` |
+//! | `check-all [--full] [--only CRATE] [--skip-tests]` | tests, book check, no import circle in any crate, then every chapter model against its `expect.toml` |
 //! | `bench [--only CRATE] [--threads 1,2] [--passes N]` | seconds per training pass against PyTorch's on this machine |
 //! | `book [--fix] [--no-browser]` | checks the book's sources, builds it, opens every page in headless Chromium |
 //! | `datasets fetch <name>` | gets a dataset with the ordinary package clients and verifies it |
@@ -16,6 +16,7 @@ mod check;
 mod datasets;
 mod expect;
 mod gallery;
+mod imports;
 mod lint;
 mod listings;
 

@@ -96,10 +96,10 @@ fn a_checkpoint_of_another_size_is_refused_with_a_message() {
 }
 
 mod transformer {
-    use ch02_arm::experiment::CHAPTER;
-    use ch02_arm::molecules::{Molecules, Selection};
     use ch02_arm::config::TransformerConfig;
+    use ch02_arm::experiment::CHAPTER;
     use ch02_arm::experiment::transformer::{MODEL, SmilesTransformer};
+    use ch02_arm::molecules::{Molecules, Selection};
     use dgm_core::cli::Command;
     use dgm_core::config::{Preset, Schedule};
     use dgm_core::experiment::TextSamples;

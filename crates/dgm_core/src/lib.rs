@@ -4,25 +4,29 @@
 //! pieces, pictures and report from these modules, so that its own files hold only the idea of
 //! the chapter.
 //!
-//! | module | holds |
-//! |---|---|
-//! | [`backend`] | the CPU default, GPU backends behind features, `--backend`, seeding, threads |
-//! | [`config`] | the presets of every config and the training [`config::Schedule`] |
-//! | [`cli`] | [`cli::RunArgs`], the flags every chapter shares, the verbs [`cli::Action`], a model on the command line ([`cli::Command`]) |
-//! | [`data`] | the digits split, two moons, batching, `.npy` export |
-//! | [`distributions`] | log-densities shared by several chapters |
-//! | [`nn`] | the MLP the books build every auxiliary network from |
-//! | [`optim`] | Adamax, the books' optimiser (burn does not ship it) |
-//! | [`train`] | the batch loop and its [`train::Trainer`], early stopping, the epoch loop with its progress bar, curves |
-//! | [`experiment`] | a run from config to report, [`experiment::DigitModel`] and its free `sample` and `bench`, real-data grids, sample scores |
-//! | [`metrics`] | means over a split, bits per dimension, baselines |
-//! | [`images`] | sample grids as upscaled PNGs |
-//! | [`plot`] | learning curves and 2-D scatter panels as PNG with a CSV beside them |
-//! | [`quality`] | sample quality: a fixed digit classifier, `sample_fd`, `sample_confidence` |
-//! | [`report`] | the `report.json` every run writes and the closing summary |
-//! | [`run`] | the output directory of a run, its config and checkpoint |
-//! | [`testing`] | the setup of every chapter's smoke tests |
-//! | [`transformer`] | the decoder transformer, token sequences, their NLL and sampling |
+//! The modules form layers, read bottom up: each imports only from the layers below it, so
+//! there is no import circle (`cargo xtask check-all` checks it).
+//!
+//! | layer | module | holds |
+//! |---|---|---|
+//! | leaves | [`backend`] | the CPU default, GPU backends behind features, `--backend`, seeding, threads |
+//! | | [`config`] | the presets of every config and the training [`config::Schedule`] |
+//! | | [`data`] | the digits split, two moons, batching, `.npy` export |
+//! | | [`distributions`] | log-densities shared by several chapters |
+//! | | [`nn`] | the MLP the books build every auxiliary network from |
+//! | | [`optim`] | Adamax, the books' optimiser (burn does not ship it) |
+//! | | [`attention`] | causal multi-head self-attention with its weights |
+//! | | [`images`] | sample grids as upscaled PNGs |
+//! | | [`metrics`] | means over a split, bits per dimension, baselines, the finite-loss check |
+//! | | [`plot`] | line plots and 2-D scatter panels as PNG with a CSV beside them |
+//! | | [`report`] | the `report.json` every run writes and the closing summary |
+//! | runs | [`run`] | the output directory of a run, its config and checkpoint; the run's context |
+//! | | [`quality`] | sample quality: a fixed digit classifier, `sample_fd`, `sample_confidence` |
+//! | training | [`train`] | the batch loop and its [`train::Trainer`], early stopping, the epoch loop, curves |
+//! | | [`transformer`] | the decoder transformer, token sequences, their NLL, training pass and sampling |
+//! | experiment | [`experiment`] | a run from config to report, [`experiment::DigitModel`] and its `sample` and `bench`, real-data grids, sample scores |
+//! | command line | [`cli`] | [`cli::RunArgs`], the verbs [`cli::Action`], a model on the command line ([`cli::Command`]) |
+//! | tests | [`testing`] | the setup of every chapter's smoke tests |
 
 pub mod attention;
 pub mod backend;

@@ -45,7 +45,13 @@ impl DigitModel for CausalConv {
     }
 
     /// 64 sequential network evaluations, one pixel each.
-    fn generate(&self, config: &ArmConfig, arm: &CausalConvArm, n: usize, device: &Device) -> Tensor<2> {
+    fn generate(
+        &self,
+        config: &ArmConfig,
+        arm: &CausalConvArm,
+        n: usize,
+        device: &Device,
+    ) -> Tensor<2> {
         arm.sample(n, config.dim, device)
     }
 
@@ -67,6 +73,11 @@ impl DigitModel for CausalConv {
             fd,
             confidence,
         ];
-        run.finish(&fitted.summary(), best.num_params(), &metrics, &DIGIT_ARTIFACTS)
+        run.finish(
+            &fitted.summary(),
+            best.num_params(),
+            &metrics,
+            &DIGIT_ARTIFACTS,
+        )
     }
 }
