@@ -6,12 +6,12 @@
 use anyhow::Result;
 use burn::tensor::{Device, Distribution, Tensor};
 use dgm_core::data::{DIGITS_DIM, DIGITS_LEVELS, Digits};
-use dgm_core::quality::{SAMPLES, Trained, sample_quality};
+use dgm_core::quality::{FixedClassifier, SAMPLES, sample_quality};
 
 fn main() -> Result<()> {
     let device = Device::flex();
     let digits = Digits::load()?;
-    let trained = Trained::load_or_train(&digits, &device)?;
+    let trained = FixedClassifier::load_or_train(&digits, &device)?;
     println!("classifier test accuracy: {:.4}", trained.test_accuracy);
     let all: Vec<usize> = (0..digits.val.len()).collect();
     let real = sample_quality(

@@ -13,9 +13,7 @@ use clap::{Args, Subcommand};
 use crate::backend::{self, BackendKind};
 use crate::config::Preset;
 use crate::data::Digits;
-use crate::experiment::{
-    Bench, DigitModel, DigitSamples, bench_digit_model, sample_digit_model,
-};
+use crate::experiment::{Bench, DigitModel, DigitSamples, bench_digit_model, sample_digit_model};
 use crate::report::Report;
 use crate::run::RunContext;
 
@@ -179,7 +177,10 @@ pub fn run<C: Command>(
     let ctx = args.context(chapter, command.name(), command.words())?;
     let mut config = command.config(args.quick);
     if let Some(epochs) = args.epochs {
-        anyhow::ensure!(epochs > 0, "--epochs must be at least 1: a run of 0 epochs trains nothing");
+        anyhow::ensure!(
+            epochs > 0,
+            "--epochs must be at least 1: a run of 0 epochs trains nothing"
+        );
         *config.max_epochs() = epochs;
     }
     match action.unwrap_or(Action::Train) {
@@ -210,5 +211,75 @@ pub fn exit_code(result: Result<()>) -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::experiment::TextSamples;
+
+    #[derive(Clone, Serialize, Deserialize)]
+    struct Epochs(usize);
+
+    impl Preset for Epochs {
+        fn full() -> Epochs {
+            Epochs(10)
+        }
+        fn quick() -> Epochs {
+            Epochs(1)
+        }
+        fn max_epochs(&mut self) -> &mut usize {
+            &mut self.0
+        }
+    }
+
+    /// A command that must never be reached: every verb fails the test.
+    struct Unreachable;
+
+    impl Command for Unreachable {
+        type Config = Epochs;
+        type Samples = TextSamples;
+        fn name(&self) -> &'static str {
+            "unreachable"
+        }
+        fn train(&self, _: &Epochs, _: &RunContext) -> Result<Report> {
+            panic!("trained although the settings cannot train")
+        }
+        fn sample(&self, _: &RunContext, _: &TextSamples) -> Result<Vec<PathBuf>> {
+            panic!("sampled")
+        }
+        fn bench(&self, _: &Epochs, _: &RunContext, _: usize) -> Result<Bench> {
+            panic!("timed although no pass would be timed")
+        }
+    }
+
+    fn args(epochs: Option<usize>) -> RunArgs {
+        RunArgs {
+            quick: true,
+            seed: 0,
+            epochs,
+            backend: BackendKind::Flex,
+            threads: 0,
+            out: Some(std::env::temp_dir().join("dgm-core-cli-refusals")),
+            report: None,
+        }
+    }
+
+    #[test]
+    fn settings_that_cannot_train_are_refused_with_a_message() {
+        let err = run(&Unreachable, &args(Some(0)), "ch00", Some(Action::Train)).unwrap_err();
+        assert!(
+            err.to_string().contains("--epochs must be at least 1"),
+            "{err}"
+        );
+        let bench = Some(Action::Bench { passes: 0 });
+        let err = run(&Unreachable, &args(None), "ch00", bench).unwrap_err();
+        assert!(
+            err.to_string().contains("--passes must be at least 1"),
+            "{err}"
+        );
     }
 }

@@ -222,7 +222,14 @@ pub fn fit_digits<M: DigitModel>(
     let mut trainer = model.trainer(config, ctx);
     let network = model.build(config, trainer.device());
     let loss = |network: &M::Network, x| model.loss(config, network, x);
-    let fitted = run.fit(network, &mut trainer, &digits.train, val_name, loss, validate)?;
+    let fitted = run.fit(
+        network,
+        &mut trainer,
+        &digits.train,
+        val_name,
+        loss,
+        validate,
+    )?;
     Ok((run, fitted))
 }
 // ANCHOR_END: fit_digits
@@ -246,7 +253,10 @@ pub fn sample_digit_model<M: DigitModel>(
         request.grid.clone(),
         request.samples_out.as_deref(),
     )?;
-    Ok([Some(grid), request.samples_out.clone()].into_iter().flatten().collect())
+    Ok([Some(grid), request.samples_out.clone()]
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// The `bench` verb of a digit model: times `passes` training passes (no validation) and one
@@ -319,7 +329,7 @@ pub fn sample_quality_metrics(
     device: &Device,
 ) -> Result<[(&'static str, f64); 2]> {
     let digits = Digits::load()?;
-    let trained = quality::Trained::load_or_train(&digits, device)?;
+    let trained = quality::FixedClassifier::load_or_train(&digits, device)?;
     let n = samples.len() / DIGITS_DIM;
     let samples = Tensor::from_data(TensorData::new(samples.to_vec(), [n, DIGITS_DIM]), device);
     let scores = quality::sample_quality(&trained.classifier, samples, &digits.test, device);

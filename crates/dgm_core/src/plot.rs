@@ -10,7 +10,6 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 pub use plotters::style::RGBColor;
 
-
 const FONT: &str = "sans-serif";
 static REGISTER_FONT: Once = Once::new();
 

@@ -93,7 +93,7 @@ impl DigitClassifier {
 // ANCHOR_END: classifier
 
 /// The classifier and its accuracy on the test split.
-pub struct Trained {
+pub struct FixedClassifier {
     pub classifier: DigitClassifier,
     pub test_accuracy: f64,
 }
@@ -103,20 +103,20 @@ fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runs/classifier")
 }
 
-impl Trained {
+impl FixedClassifier {
     /// The cached classifier, or a freshly trained one (a second) that is then cached. Training
     /// is seeded and always uses the whole training split of `digits`, so both give the same
     /// classifier.
-    pub fn load_or_train(digits: &Digits, device: &Device) -> Result<Trained> {
+    pub fn load_or_train(digits: &Digits, device: &Device) -> Result<FixedClassifier> {
         let path = cache_dir().join(format!("digits-mlp-v{CLASSIFIER_VERSION}.bpk"));
         if let Ok(classifier) = DigitClassifier::new(device).try_load_file(&path) {
             let test_accuracy = accuracy(&classifier, &digits.test, device);
-            return Ok(Trained {
+            return Ok(FixedClassifier {
                 classifier,
                 test_accuracy,
             });
         }
-        let trained = Trained::train(digits, device)?;
+        let trained = FixedClassifier::train(digits, device)?;
         std::fs::create_dir_all(cache_dir())
             .with_context(|| format!("cannot create {}", cache_dir().display()))?;
         // Written under a private name, then renamed: a reader never sees half a file.
@@ -132,7 +132,7 @@ impl Trained {
     }
 
     /// Trains the classifier: Adam, cross-entropy, 100 epochs of batches of 64.
-    pub fn train(digits: &Digits, device: &Device) -> Result<Trained> {
+    pub fn train(digits: &Digits, device: &Device) -> Result<FixedClassifier> {
         let train_device = device.clone().autodiff();
         let mut classifier = DigitClassifier::new(&train_device);
         let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
@@ -150,7 +150,7 @@ impl Trained {
         }
         let classifier = classifier.valid();
         let test_accuracy = accuracy(&classifier, &digits.test, device);
-        Ok(Trained {
+        Ok(FixedClassifier {
             classifier,
             test_accuracy,
         })
@@ -337,7 +337,7 @@ mod tests {
     fn the_classifier_reads_most_test_digits_right_and_scores_real_digits_above_noise() {
         let device = Device::flex();
         let digits = Digits::load().unwrap();
-        let trained = Trained::load_or_train(&digits, &device).unwrap();
+        let trained = FixedClassifier::load_or_train(&digits, &device).unwrap();
         assert!(
             trained.test_accuracy > 0.9,
             "accuracy {}",

@@ -152,7 +152,14 @@ impl Trainer {
         epoch: usize,
         loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
     ) -> Result<(M, f64)> {
-        self.pass(model, train.len(), None, epoch, |rows, device| train.rows(rows, device), loss)
+        self.pass(
+            model,
+            train.len(),
+            None,
+            epoch,
+            |rows, device| train.rows(rows, device),
+            loss,
+        )
     }
 }
 // ANCHOR_END: trainer
@@ -196,7 +203,14 @@ impl Trainer {
         let device = self.device.clone();
         let batches = order.iter().map(|rows| batch(rows, &device));
         let learning_rate = self.schedule.learning_rate;
-        train_epoch(model, &mut self.optimizer, learning_rate, batches, epoch, loss)
+        train_epoch(
+            model,
+            &mut self.optimizer,
+            learning_rate,
+            batches,
+            epoch,
+            loss,
+        )
     }
 }
 

@@ -8,7 +8,6 @@ use super::decoder::DecoderTransformer;
 use crate::data::to_host;
 use crate::train::Trainer;
 
-
 /// Token sequences of one length L, each starting with the start token, and how many of each
 /// sequence's L - 1 next-token predictions count (the rest is padding after the end).
 #[derive(Clone, Debug)]
