@@ -6,14 +6,16 @@
 //! `summary.txt`: for a digit model `samples.png`, `real.png`, `curve.png`) into
 //! `book/src/generated/<crate>/<model>/`, and writes `results.md` beside them. Then it writes
 //! `book/src/generated/sample_scores.md`: every blessed model's sample score, best first, and the
-//! gallery page from what it copied ([`crate::gallery`]).
+//! gallery page from what it copied ([`crate::gallery`]), and rewrites every marked result number
+//! of the pages and READMEs ([`crate::results`]). It refuses a dirty working tree and any run
+//! made from uncommitted code.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::expect;
+use crate::{expect, results};
 
 /// Whether an artifact is copied into the book: the pictures and the summary the run printed.
 fn shown_in_book(file: &str) -> bool {
@@ -21,6 +23,16 @@ fn shown_in_book(file: &str) -> bool {
 }
 
 pub fn bless() -> Result<bool> {
+    // The book shows what a commit's code produced: start from a clean tree, so that the
+    // blessed files are the only change, and bless no run made from uncommitted code.
+    let status = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .context("cannot run git status")?;
+    let changes = String::from_utf8_lossy(&status.stdout);
+    if !changes.trim().is_empty() {
+        bail!("bless needs a clean working tree (commit or stash first):\n{changes}");
+    }
     let mut blessed = 0;
     // (sample_fd, sample_confidence, crate, model) of every blessed digit model
     let mut scores = Vec::new();
@@ -44,6 +56,13 @@ pub fn bless() -> Result<bool> {
             let report: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&report_path)?)
                     .with_context(|| format!("{} is not JSON", report_path.display()))?;
+            let revision = report["git_revision"].as_str().unwrap_or("unknown");
+            if revision.ends_with("-dirty") || revision == "unknown" {
+                bail!(
+                    "{} was made from uncommitted code ({revision}): run it again from a commit",
+                    report_path.display()
+                );
+            }
             let target = Path::new("book/src/generated")
                 .join(&chapter.name)
                 .join(&model.name);
@@ -71,6 +90,10 @@ pub fn bless() -> Result<bool> {
     )?;
     crate::gallery::write(Path::new("book/src"))?;
     println!("wrote book/src/gallery.md");
+    let src = Path::new("book/src");
+    for file in results::rewrite(&results::prose_files(src)?, &src.join("generated"))? {
+        println!("rewrote the marked numbers of {}", file.display());
+    }
     println!("{blessed} models blessed");
     Ok(true)
 }

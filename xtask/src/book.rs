@@ -4,7 +4,8 @@
 //! The sources: no control characters in the repository's `.md` and `.rs` files; every
 //! `{{#include path:anchor}}` resolves, and names an anchor where its file has anchors; chapter
 //! pages have the common sections; no math that Markdown breaks ([`crate::lint`]); listings are
-//! numbered and captioned ([`crate::listings`]). The built book: [`crate::browser`].
+//! numbered and captioned ([`crate::listings`]); every marked result number in the pages and the
+//! READMEs is its blessed run's ([`crate::results`]). The built book: [`crate::browser`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::browser::{self, Outcome};
-use crate::{gallery, lint, listings, run_inherited};
+use crate::{gallery, lint, listings, results, run_inherited};
 
 #[derive(Default)]
 pub struct Options {
@@ -75,6 +76,10 @@ pub fn book(options: &Options) -> Result<bool> {
         }
         problems.extend(lint::math(&page, &text));
     }
+    problems.extend(results::check(
+        &results::prose_files(src)?,
+        &src.join("generated"),
+    )?);
     let listings = listings::check(src)?;
     if options.fix {
         for (page, text) in &listings.fixed {

@@ -19,6 +19,7 @@ mod gallery;
 mod imports;
 mod lint;
 mod listings;
+mod results;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
