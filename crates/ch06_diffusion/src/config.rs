@@ -1,7 +1,7 @@
 //! Settings of the diffusion model: `full()` is the book's, `quick()` the same model at a
 //! seconds-long budget.
 
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
 /// Tomczak's diffusion-based deep generative model (`ddgm_example`).
@@ -15,12 +15,9 @@ pub struct DdgmConfig {
     pub beta: f64,
     /// M: width of the reverse networks' hidden layers (the decoder's are 2M).
     pub hidden: usize,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated (50 in this notebook).
-    pub patience: usize,
+    /// Adamax with batches of 64 at 1e-3, early stopping with patience 50 (this notebook's).
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl Preset for DdgmConfig {
@@ -31,23 +28,25 @@ impl Preset for DdgmConfig {
             steps: 5,
             beta: 0.9,
             hidden: 256,
-            batch_size: 64,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 50,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 50,
+            },
         }
     }
 
     /// The same model for 20 epochs.
     fn quick() -> DdgmConfig {
+        let full = DdgmConfig::full();
         DdgmConfig {
-            max_epochs: 20,
-            patience: 5,
-            ..DdgmConfig::full()
+            schedule: full.schedule.with_epochs(20, 5),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }

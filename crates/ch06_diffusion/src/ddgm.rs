@@ -109,7 +109,10 @@ impl Ddgm {
     ///      - sum_{t=1}^{T-1} [log q(z_t | z_{t-1}) - log p(z_t | z_{t+1})]
     ///      - [log q(z_T | z_{T-1}) - log N(z_T; 0, I)],
     ///
-    /// every KL term pairing the forward step into z_t with the reverse step out of z_{t+1}.
+    /// each bracket pairing the forward step into z_t with the reverse step out of z_{t+1}. Only
+    /// the last bracket estimates a KL divergence (z_T against the prior): for t < T, z_{t+1} is
+    /// drawn after z_t and depends on it, so a bracket is not a KL and can be negative. The sum
+    /// is still the ELBO, log p(x, z) - log q(z | x) at the drawn chain.
     ///
     /// # Shapes
     /// - x: [batch, D], on the [-1, 1] scale

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use ch06_diffusion::experiment::{CHAPTER, DdgmCommand};
+use ch06_diffusion::experiment::{CHAPTER, Diffusion};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 6: diffusion models.
 #[derive(Parser, Debug)]
@@ -27,6 +27,10 @@ enum Model {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let action = cli.model.and_then(|Model::Ddgm { action }| action);
-    exit_code(run_command::<DdgmCommand>(&cli.run, CHAPTER, action))
+    let args = &cli.run;
+    let result = match cli.model {
+        None => run(&Diffusion, args, CHAPTER, None),
+        Some(Model::Ddgm { action }) => run(&Diffusion, args, CHAPTER, action),
+    };
+    exit_code(result)
 }

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use ch06_diffusion::config::DdgmConfig;
 use ch06_diffusion::ddgm::{Ddgm, alpha_bar, diffuse};
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::{to_digit_scale, to_host, to_unit_scale};
 
 static RNG: Mutex<()> = Mutex::new(());

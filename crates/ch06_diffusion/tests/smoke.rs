@@ -1,8 +1,9 @@
 //! A tiny end-to-end run: a few steps, a report with the reverse-process picture, a reload.
 
 use ch06_diffusion::config::DdgmConfig;
-use ch06_diffusion::experiment::{CHAPTER, DdgmCommand, train_and_report};
-use dgm_core::cli::{ModelCommand, Preset};
+use ch06_diffusion::experiment::{CHAPTER, Diffusion};
+use dgm_core::config::{Preset, Schedule};
+use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use dgm_core::report::Report;
 use dgm_core::testing::{few_digits, quick_context};
 
@@ -10,13 +11,17 @@ use dgm_core::testing::{few_digits, quick_context};
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
     let (ctx, dir) = quick_context("smoke", CHAPTER, "ddgm", 1);
     let digits = few_digits();
+    let quick = DdgmConfig::quick();
     let config = DdgmConfig {
         hidden: 16,
-        batch_size: 8,
-        max_epochs: 2,
-        ..DdgmConfig::quick()
+        schedule: Schedule {
+            batch_size: 8,
+            max_epochs: 2,
+            ..quick.schedule
+        },
+        ..quick
     };
-    let report = train_and_report(&config, &digits, &ctx).unwrap();
+    let report = Diffusion.train(&config, &digits, &ctx).unwrap();
     assert_eq!(Report::read(&dir.join("report.json")).unwrap(), report);
     for key in ["test_neg_elbo", "sample_fd", "sample_confidence"] {
         assert!(report.metrics[key].is_finite(), "{key}");
@@ -25,6 +30,13 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     for file in report.artifacts.values() {
         assert!(dir.join(file).is_file(), "{file} was not written");
     }
-    assert!(DdgmCommand::sample(&ctx, 3, None, None).unwrap().is_file());
+    let request = DigitSamples {
+        n: 3,
+        grid: None,
+        samples_out: None,
+    };
+    let written = sample_digit_model(&Diffusion, &ctx, &request).unwrap();
+    assert!(written.iter().all(|file| file.is_file()));
+    assert_eq!(written.len(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,13 +6,13 @@
 
 use anyhow::Result;
 use ch07_score::config::FmConfig;
-use ch07_score::experiments::{CHAPTER, ode_nll};
+use ch07_score::experiment::fm::FlowMatching;
+use ch07_score::experiment::{CHAPTER, ode_nll};
 use ch07_score::fm::{log_likelihood, vector_field};
 use clap::Parser;
 use dgm_core::cli::RunArgs;
 use dgm_core::data::Digits;
-use dgm_core::experiment::reload;
-use dgm_core::run::RunContext;
+use dgm_core::experiment::{DigitModel, reload};
 
 /// The test NLL of a trained flow-matching model at several step counts.
 #[derive(Parser, Debug)]
@@ -26,7 +26,9 @@ struct Cli {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let ctx = RunContext::from_args(&cli.run, CHAPTER, "fm")?;
+    let ctx = cli
+        .run
+        .context(CHAPTER, FlowMatching.name(), FlowMatching.words())?;
     let (_, _config, field): (_, FmConfig, _) = reload(&ctx, vector_field)?;
     let digits = Digits::load()?;
     println!("points  test_nll_ode (nats, [-1, 1] scale)");

@@ -1,7 +1,7 @@
 //! Settings of the chapter's models: `full()` is the book's, `quick()` the same model at a
 //! seconds-long budget.
 
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
 /// Conditional flow matching (Tomczak, `fm_example`; Lipman et al., 2023).
@@ -15,12 +15,9 @@ pub struct FmConfig {
     pub sigma_min: f64,
     /// Euler steps of the sampler and of the likelihood's ODE (the book's 100 time points).
     pub ode_points: usize,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated.
-    pub patience: usize,
+    /// Adamax with batches of 32 at 1e-3, early stopping with patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl Preset for FmConfig {
@@ -31,25 +28,27 @@ impl Preset for FmConfig {
             hidden: 512,
             sigma_min: 0.1,
             ode_points: 100,
-            batch_size: 32,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 20,
+            schedule: Schedule {
+                batch_size: 32,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 20,
+            },
         }
     }
 
     /// The same model for 10 epochs, with 20 time points.
     fn quick() -> FmConfig {
+        let full = FmConfig::full();
         FmConfig {
-            max_epochs: 10,
-            patience: 3,
             ode_points: 20,
-            ..FmConfig::full()
+            schedule: full.schedule.with_epochs(10, 3),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }
 
@@ -68,12 +67,10 @@ pub struct SmConfig {
     pub step: f64,
     /// eta: the standard deviation of the noise added at every step.
     pub noise: f64,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated.
-    pub patience: usize,
+    /// Adamax with batches of 32 at 1e-4 (the book's, ten times smaller than the chapter's other
+    /// models), early stopping with patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl Preset for SmConfig {
@@ -87,24 +84,26 @@ impl Preset for SmConfig {
             langevin_steps: 100,
             step: 0.1,
             noise: 0.05,
-            batch_size: 32,
-            learning_rate: 1e-4,
-            max_epochs: 1000,
-            patience: 20,
+            schedule: Schedule {
+                batch_size: 32,
+                learning_rate: 1e-4,
+                max_epochs: 1000,
+                patience: 20,
+            },
         }
     }
 
     /// The same model for 10 epochs.
     fn quick() -> SmConfig {
+        let full = SmConfig::full();
         SmConfig {
-            max_epochs: 10,
-            patience: 3,
-            ..SmConfig::full()
+            schedule: full.schedule.with_epochs(10, 3),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }
 
@@ -122,12 +121,9 @@ pub struct SbgmConfig {
     pub t_min: f64,
     /// Time points of the Euler sampler from t = 1 to t = t_min (the book's T = 20).
     pub euler_points: usize,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated.
-    pub patience: usize,
+    /// Adamax with batches of 32 at 1e-3, early stopping with patience 50.
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl Preset for SbgmConfig {
@@ -140,23 +136,25 @@ impl Preset for SbgmConfig {
             sigma: 1.01,
             t_min: 1e-5,
             euler_points: 20,
-            batch_size: 32,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 50,
+            schedule: Schedule {
+                batch_size: 32,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 50,
+            },
         }
     }
 
     /// The same model for 10 epochs.
     fn quick() -> SbgmConfig {
+        let full = SbgmConfig::full();
         SbgmConfig {
-            max_epochs: 10,
-            patience: 3,
-            ..SbgmConfig::full()
+            schedule: full.schedule.with_epochs(10, 3),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }

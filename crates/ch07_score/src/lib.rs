@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
-pub mod experiments;
+pub mod experiment;
 pub mod fm;
 pub mod nets;
 pub mod ode;

@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use ch07_score::experiments::CHAPTER;
-use ch07_score::experiments::fm::FmCommand;
-use ch07_score::experiments::sbgm::SbgmCommand;
-use ch07_score::experiments::sm::SmCommand;
+use ch07_score::experiment::CHAPTER;
+use ch07_score::experiment::fm::FlowMatching;
+use ch07_score::experiment::sbgm::ScoreSde;
+use ch07_score::experiment::sm::ScoreMatching;
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 7: score-based models and flow matching.
 #[derive(Parser, Debug)]
@@ -44,10 +44,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = &cli.run;
     let result = match cli.model {
-        None => run_command::<FmCommand>(args, CHAPTER, None),
-        Some(Model::Fm { action }) => run_command::<FmCommand>(args, CHAPTER, action),
-        Some(Model::Sbgm { action }) => run_command::<SbgmCommand>(args, CHAPTER, action),
-        Some(Model::Sm { action }) => run_command::<SmCommand>(args, CHAPTER, action),
+        None => run(&FlowMatching, args, CHAPTER, None),
+        Some(Model::Fm { action }) => run(&FlowMatching, args, CHAPTER, action),
+        Some(Model::Sbgm { action }) => run(&ScoreSde, args, CHAPTER, action),
+        Some(Model::Sm { action }) => run(&ScoreMatching, args, CHAPTER, action),
     };
     exit_code(result)
 }

@@ -96,8 +96,3 @@ impl Field for TimeConditioned {
     }
 }
 // ANCHOR_END: time_conditioned
-
-/// A [batch, 1] tensor filled with t.
-pub fn time_column(t: f64, batch: usize, device: &Device) -> Tensor<2> {
-    Tensor::full([batch, 1], t, device)
-}

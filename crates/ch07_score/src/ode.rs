@@ -6,14 +6,17 @@
 
 use burn::prelude::*;
 
-use crate::nets::time_column;
-
 /// A time-dependent vector field f(x, t), as the ODE solvers see it.
 pub trait Field {
     /// # Shapes
     /// - x: [batch, D]; t: [batch, 1]
     /// - returns: [batch, D]
     fn velocity(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2>;
+}
+
+/// A [batch, 1] tensor filled with t: one time for every row, as [`Field::velocity`] takes it.
+pub fn time_column(t: f64, batch: usize, device: &Device) -> Tensor<2> {
+    Tensor::full([batch, 1], t, device)
 }
 
 /// n equally spaced time points from `from` to `to`, both included.

@@ -11,7 +11,7 @@ use ch07_score::ode::{Field, linspace, ode_log_likelihood};
 use ch07_score::sbgm::{ProbabilityFlow, VeSde, denoising_loss_at};
 use ch07_score::sm::{dsm_loss_at, langevin_step};
 use ch07_score::{sbgm, sm};
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 use dgm_core::distributions::log_standard_normal;
 

@@ -1,69 +1,86 @@
 //! Tiny end-to-end runs: a few steps, a report, a reload.
 
 use ch07_score::config::{FmConfig, SbgmConfig, SmConfig};
-use ch07_score::experiments::{CHAPTER, fm, sbgm, sm};
-use dgm_core::cli::{ModelCommand, Preset};
+use ch07_score::experiment::CHAPTER;
+use ch07_score::experiment::fm::FlowMatching;
+use ch07_score::experiment::sbgm::ScoreSde;
+use ch07_score::experiment::sm::ScoreMatching;
+use dgm_core::config::{Preset, Schedule};
+use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use dgm_core::testing::{assert_run_written, few_digits, quick_context};
+
+/// Two epochs of batches of 8.
+fn tiny(quick: Schedule) -> Schedule {
+    Schedule {
+        batch_size: 8,
+        max_epochs: 2,
+        ..quick
+    }
+}
+
+/// Reloads the run of `model` and draws 3 images: the grid is written.
+fn reload_and_sample(model: &impl DigitModel, ctx: &dgm_core::run::RunContext) {
+    let request = DigitSamples {
+        n: 3,
+        grid: None,
+        samples_out: None,
+    };
+    let written = sample_digit_model(model, ctx, &request).unwrap();
+    assert_eq!(written.len(), 1);
+    assert!(written[0].is_file());
+}
 
 #[test]
 fn flow_matching_writes_its_report_and_can_be_reloaded() {
     let (ctx, dir) = quick_context("smoke-fm", CHAPTER, "fm", 1);
+    let quick = FmConfig::quick();
     let config = FmConfig {
         hidden: 16,
-        batch_size: 8,
-        max_epochs: 2,
         ode_points: 5,
-        ..FmConfig::quick()
+        schedule: tiny(quick.schedule),
+        ..quick
     };
-    let report = fm::train_and_report(&config, &few_digits(), &ctx).unwrap();
+    let report = FlowMatching.train(&config, &few_digits(), &ctx).unwrap();
     assert_run_written(
         &report,
         &dir,
         &["test_nll_ode", "test_bpd", "sample_fd", "sample_confidence"],
     );
-    assert!(
-        fm::FmCommand::sample(&ctx, 3, None, None)
-            .unwrap()
-            .is_file()
-    );
+    reload_and_sample(&FlowMatching, &ctx);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn score_matching_writes_its_report_and_can_be_reloaded() {
     let (ctx, dir) = quick_context("smoke-sm", CHAPTER, "sm", 1);
+    let quick = SmConfig::quick();
     let config = SmConfig {
         hidden: 16,
-        batch_size: 8,
-        max_epochs: 2,
         langevin_steps: 5,
-        ..SmConfig::quick()
+        schedule: tiny(quick.schedule),
+        ..quick
     };
-    let report = sm::train_and_report(&config, &few_digits(), &ctx).unwrap();
+    let report = ScoreMatching.train(&config, &few_digits(), &ctx).unwrap();
     assert_run_written(
         &report,
         &dir,
         &["test_dsm_loss", "sample_fd", "sample_confidence"],
     );
-    assert!(
-        sm::SmCommand::sample(&ctx, 3, None, None)
-            .unwrap()
-            .is_file()
-    );
+    reload_and_sample(&ScoreMatching, &ctx);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn the_sde_model_writes_its_report_and_can_be_reloaded() {
     let (ctx, dir) = quick_context("smoke-sbgm", CHAPTER, "sbgm", 1);
+    let quick = SbgmConfig::quick();
     let config = SbgmConfig {
         hidden: 16,
-        batch_size: 8,
-        max_epochs: 2,
         euler_points: 5,
-        ..SbgmConfig::quick()
+        schedule: tiny(quick.schedule),
+        ..quick
     };
-    let report = sbgm::train_and_report(&config, &few_digits(), &ctx).unwrap();
+    let report = ScoreSde.train(&config, &few_digits(), &ctx).unwrap();
     assert_run_written(
         &report,
         &dir,
@@ -75,10 +92,6 @@ fn the_sde_model_writes_its_report_and_can_be_reloaded() {
             "sample_confidence",
         ],
     );
-    assert!(
-        sbgm::SbgmCommand::sample(&ctx, 3, None, None)
-            .unwrap()
-            .is_file()
-    );
+    reload_and_sample(&ScoreSde, &ctx);
     std::fs::remove_dir_all(&dir).unwrap();
 }

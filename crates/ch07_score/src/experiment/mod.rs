@@ -1,6 +1,6 @@
-//! The chapter's models on the digits from start to report, and the pieces their runs share:
-//! the optimiser, validation with fixed noise, the ODE likelihood over a split, the picture of
-//! the way from noise to digits.
+//! The protocols of the chapter's three models, and what their runs share: validation with fixed
+//! noise, the ODE likelihood over a split, and the ending of every run (samples, the picture of
+//! the way from noise to digits, the scores, the report).
 
 pub mod fm;
 pub mod sbgm;
@@ -11,20 +11,20 @@ use std::f64::consts::LN_2;
 use anyhow::Result;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use dgm_core::data::{DIGITS_LEVELS, Split, standard_normal, to_unit_scale};
-use dgm_core::experiment::{DIGIT_ARTIFACTS, Run, save_and_score_samples, save_chains};
+use dgm_core::data::{
+    DIGITS_LEVELS, Split, standard_normal, to_digit_scale, to_host, to_unit_scale,
+};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, Run, SAMPLES, save_chains};
 use dgm_core::metrics::split_mean;
 use dgm_core::report::Report;
-use dgm_core::run::RunContext;
 use dgm_core::train::Fitted;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
 
 /// The crate, as named in paths and reports.
 pub const CHAPTER: &str = "ch07_score";
 /// Chains drawn in `path.png`, and the states shown of each.
-pub const CHAINS: usize = 8;
+const CHAINS: usize = 8;
 const SHOWN_STATES: usize = 10;
 /// Test images per batch of the likelihood's ODE (each is repeated D times for the divergence).
 const ODE_BATCH: usize = 32;
@@ -97,26 +97,30 @@ pub fn ode_metrics(test_nll: f64, dim: usize) -> [(&'static str, f64); 2] {
     ]
 }
 
-/// Writes `path.png` from the chains and the sample grid, scores the samples, and finishes
-/// the run with `metrics` and the scores.
+/// The end of a sampler's path, on the digits' scale: every model's samples.
 ///
 /// # Shapes
-/// - samples: n x D values on the digits' scale; chains: states [chains, D] on [-1, 1]
-#[allow(clippy::too_many_arguments)]
-pub fn finish_with_path<M>(
+/// - path: states [n, D] on [-1, 1], noise first; returns [n, D]
+pub fn path_end(mut path: Vec<Tensor<2>>) -> Tensor<2> {
+    to_digit_scale(path.pop().expect("a path ends with x"))
+}
+
+/// The ending every run of the chapter shares: draws the samples and the chains of `path.png`
+/// from `path(n)` (a sampler's states for n chains, noise first), writes both pictures, scores
+/// the samples and finishes the run with `metrics` and the scores.
+pub fn finish_with_path<N: Module>(
     run: &Run,
-    ctx: &RunContext,
-    fitted: &Fitted<M>,
-    parameters: usize,
-    config: &impl Serialize,
-    samples: &[f32],
-    chains: &[Tensor<2>],
-    metrics: &[(&str, f64)],
+    fitted: &Fitted<N>,
+    best: &N,
+    path: impl Fn(usize) -> Vec<Tensor<2>>,
+    metrics: &[(&'static str, f64)],
 ) -> Result<Report> {
-    save_chains(&run.dir.path("path.png"), chains, SHOWN_STATES)?;
-    let scores = save_and_score_samples(&run.dir, samples, &ctx.device)?;
+    let samples = to_host(path_end(path(SAMPLES)));
+    let chains = path(CHAINS);
+    save_chains(&run.dir.path("path.png"), &chains, SHOWN_STATES)?;
+    let scores = run.score_samples(&samples)?;
     let mut artifacts = DIGIT_ARTIFACTS.to_vec();
     artifacts.push(("path", "path.png"));
     let all: Vec<(&str, f64)> = metrics.iter().copied().chain(scores).collect();
-    run.finish(ctx, fitted, parameters, config, &all, &artifacts)
+    run.finish(&fitted.summary(), best.num_params(), &all, &artifacts)
 }
