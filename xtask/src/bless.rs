@@ -90,6 +90,8 @@ pub fn bless() -> Result<bool> {
     )?;
     crate::gallery::write(Path::new("book/src"))?;
     println!("wrote book/src/gallery.md");
+    crate::likelihoods::write(Path::new("book/src"))?;
+    println!("wrote book/src/generated/likelihoods.md");
     let src = Path::new("book/src");
     for file in results::rewrite(&results::prose_files(src)?, &src.join("generated"))? {
         println!("rewrote the marked numbers of {}", file.display());

@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::browser::{self, Outcome};
-use crate::{gallery, lint, listings, results, run_inherited};
+use crate::{gallery, likelihoods, lint, listings, results, run_inherited};
 
 #[derive(Default)]
 pub struct Options {
@@ -57,6 +57,23 @@ pub fn book(options: &Options) -> Result<bool> {
             problems.push(
                 "book/src/gallery.md is not what `cargo xtask bless` writes from \
                  book/src/generated/ (`cargo xtask book --fix` rewrites it)"
+                    .into(),
+            );
+        }
+    }
+    let likelihoods = likelihoods::render(src)?;
+    if std::fs::read_to_string(src.join("generated/likelihoods.md"))
+        .ok()
+        .as_deref()
+        != Some(likelihoods.as_str())
+    {
+        if options.fix {
+            likelihoods::write(src)?;
+            println!("book: rewrote book/src/generated/likelihoods.md from the blessed summaries");
+        } else {
+            problems.push(
+                "book/src/generated/likelihoods.md is not what `cargo xtask bless` writes from \
+                 the blessed summaries (`cargo xtask book --fix` rewrites it)"
                     .into(),
             );
         }

@@ -17,6 +17,7 @@ mod datasets;
 mod expect;
 mod gallery;
 mod imports;
+mod likelihoods;
 mod lint;
 mod listings;
 mod results;

@@ -117,7 +117,7 @@ pub fn rewrite(files: &[PathBuf], generated: &Path) -> Result<Vec<PathBuf>> {
 
 /// A blessed value: a number, or the wall time as printed.
 #[derive(Clone, Debug, PartialEq)]
-enum Value {
+pub enum Value {
     Number(f64),
     Duration(String),
 }
@@ -234,7 +234,7 @@ impl<'a> Blessed<'a> {
 
 /// The quantities of a summary (`Report::summary` of dgm_core): metric lines `key value`, then
 /// the epochs line, the time per epoch, the wall time and the parameters.
-fn parse_summary(text: &str) -> BTreeMap<String, Value> {
+pub fn parse_summary(text: &str) -> BTreeMap<String, Value> {
     let mut values = BTreeMap::new();
     let number = |s: &str| s.trim().parse::<f64>().ok().map(Value::Number);
     for line in text.lines().skip(1) {
