@@ -1,7 +1,7 @@
 //! Settings of the chapter's model: `full()` is the book's, `quick()` the same model at a
 //! seconds-long budget.
 
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use serde::{Deserialize, Serialize};
 
 /// The book's GAN with two small MLPs (Tomczak, `gans_example`).
@@ -15,6 +15,9 @@ pub struct GanConfig {
     pub hidden: usize,
     /// Standard deviation of the noise added to every training image on the [-1, 1] scale.
     pub noise_std: f64,
+    // Note: no `Schedule` here. A GAN has no validation likelihood to stop on, so there is no
+    // patience, and the fixed epoch count keeps its name `epochs` in config.json.
+    /// Images per step of each player.
     pub batch_size: usize,
     /// Adam learning rate of both players.
     pub learning_rate: f64,

@@ -4,12 +4,21 @@
 //! min_G max_D E_x[log D(x)] + E_z[log(1 - D(G(z)))].
 //!
 //! Nothing here is a likelihood: the generator never evaluates a density, it only learns to fool
-//! D. At the game's equilibrium G reproduces the data and D says 1/2 everywhere.
+//! D. At the game's equilibrium G reproduces the data and D says 1/2 everywhere. Training plays
+//! the game one batch at a time, a step for each player with an optimiser of its own
+//! ([`GanTrainer`]).
 
+use anyhow::Result;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::sigmoid;
+use dgm_core::data::{Split, to_unit_scale};
+use dgm_core::metrics::{MeanAccumulator, ensure_finite};
 use dgm_core::nn::{Activation, Init, Mlp};
+use dgm_core::run::RunContext;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 use crate::config::GanConfig;
 
@@ -120,3 +129,100 @@ pub fn generator_loss(d_fake: Tensor<1>) -> Tensor<1> {
     d_fake.neg().add_scalar(1.0).log()
 }
 // ANCHOR_END: losses
+
+/// Adam with PyTorch's defaults (epsilon 1e-8), one per player.
+fn adam() -> ModuleOptimizer {
+    AdamConfig::new().with_epsilon(1e-8).init()
+}
+
+/// The training images of a batch: the book's [-1, 1] scale plus fresh noise, so that the
+/// discriminator cannot separate real from fake by the data's 17 exact grey levels.
+fn noisy_real(x: Tensor<2>, noise_std: f64) -> Tensor<2> {
+    let noise = Tensor::random(x.dims(), Distribution::Normal(0.0, noise_std), &x.device());
+    to_unit_scale(x) + noise
+}
+
+/// The two players' optimisers, and the generator that shuffles the training set.
+pub struct GanTrainer {
+    discriminator_optimizer: ModuleOptimizer,
+    generator_optimizer: ModuleOptimizer,
+    rng: StdRng,
+    device: Device,
+}
+
+/// One epoch's mean losses.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Losses {
+    pub discriminator: f64,
+    pub generator: f64,
+}
+
+impl GanTrainer {
+    /// Fresh optimisers on the run's autodiff device, shuffling with a generator seeded by
+    /// `--seed`.
+    pub fn new(ctx: &RunContext) -> GanTrainer {
+        GanTrainer {
+            discriminator_optimizer: adam(),
+            generator_optimizer: adam(),
+            rng: StdRng::seed_from_u64(ctx.seed),
+            device: ctx.device.clone().autodiff(),
+        }
+    }
+
+    /// The device the players are trained on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    // ANCHOR: epoch
+    /// One pass over the shuffled training set. Per batch, first a discriminator step on
+    /// -(log D(x) + log(1 - D(G(z)))) with the generator held fixed, then a generator step on
+    /// log(1 - D(G(z'))) with a fresh z' (only the generator's parameters move).
+    pub fn epoch(
+        &mut self,
+        mut gan: Gan,
+        train: &Split,
+        config: &GanConfig,
+        epoch: usize,
+    ) -> Result<(Gan, Losses)> {
+        let (mut d_total, mut g_total) = (MeanAccumulator::default(), MeanAccumulator::default());
+        let lr = config.learning_rate;
+        for (b, indices) in train
+            .shuffled_batches(config.batch_size, &mut self.rng)
+            .into_iter()
+            .enumerate()
+        {
+            let x = noisy_real(train.rows(&indices, &self.device), config.noise_std);
+            let batch = indices.len();
+
+            let fake = gan.generator.sample(batch, &self.device).detach();
+            let d_loss = discriminator_loss(
+                gan.discriminator.forward(x),
+                gan.discriminator.forward(fake),
+            )
+            .mean();
+            let d_value = d_loss.clone().into_scalar::<f32>() as f64;
+            ensure_finite(d_value, epoch, b)?;
+            let grads = GradientsParams::from_grads(d_loss.backward(), &gan.discriminator);
+            gan.discriminator = self
+                .discriminator_optimizer
+                .step(lr, gan.discriminator, grads);
+
+            let fake = gan.generator.sample(batch, &self.device);
+            let g_loss = generator_loss(gan.discriminator.forward(fake)).mean();
+            let g_value = g_loss.clone().into_scalar::<f32>() as f64;
+            ensure_finite(g_value, epoch, b)?;
+            let grads = GradientsParams::from_grads(g_loss.backward(), &gan.generator);
+            gan.generator = self.generator_optimizer.step(lr, gan.generator, grads);
+
+            d_total.add(&[d_value as f32]);
+            g_total.add(&[g_value as f32]);
+        }
+        let losses = Losses {
+            discriminator: d_total.mean(),
+            generator: g_total.mean(),
+        };
+        Ok((gan, losses))
+    }
+    // ANCHOR_END: epoch
+}

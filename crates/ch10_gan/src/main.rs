@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use ch10_gan::experiment::{CHAPTER, GanCommand};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 10: a generative adversarial network.
 #[derive(Parser, Debug)]
@@ -28,5 +28,5 @@ enum Model {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let action = cli.model.and_then(|Model::Gan { action }| action);
-    exit_code(run_command::<GanCommand>(&cli.run, CHAPTER, action))
+    exit_code(run(&GanCommand, &cli.run, CHAPTER, action))
 }

@@ -5,7 +5,7 @@ use std::f64::consts::LN_2;
 use burn::prelude::*;
 use ch10_gan::config::GanConfig;
 use ch10_gan::gan::{D_CLAMP, Gan, discriminator_loss, generator_loss};
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 
 #[test]

@@ -1,8 +1,10 @@
 //! A tiny end-to-end run: a few steps, a report, a reload.
 
 use ch10_gan::config::GanConfig;
-use ch10_gan::experiment::{CHAPTER, GanCommand, train_and_report};
-use dgm_core::cli::{ModelCommand, Preset};
+use ch10_gan::experiment::{CHAPTER, GanCommand};
+use dgm_core::cli::Command;
+use dgm_core::config::Preset;
+use dgm_core::experiment::DigitSamples;
 use dgm_core::testing::{assert_run_written, few_digits, quick_context};
 
 #[test]
@@ -13,7 +15,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
         batch_size: 16,
         ..GanConfig::quick()
     };
-    let report = train_and_report(&config, &few_digits(), &ctx).unwrap();
+    let report = GanCommand.train_on(&config, &few_digits(), &ctx).unwrap();
     assert_run_written(
         &report,
         &dir,
@@ -24,6 +26,13 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
             "sample_confidence",
         ],
     );
-    assert!(GanCommand::sample(&ctx, 3, None, None).unwrap().is_file());
+    let request = DigitSamples {
+        n: 3,
+        grid: None,
+        samples_out: None,
+    };
+    let written = GanCommand.sample(&ctx, &request).unwrap();
+    assert_eq!(written.len(), 1);
+    assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -7,13 +7,14 @@
 //! is all the autoregressive model looks at. Both sides run the entropy model on the same
 //! [images, C] shape (the receiver with zeros where it knows nothing yet), so the probabilities
 //! of position i, and the integer tables built from them, are the same to the last bit.
+//! [`code_split`] codes a whole split this way and checks that every symbol comes back.
 
 use anyhow::{Result, ensure};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use dgm_core::data::to_host;
+use dgm_core::data::{Split, to_host};
 
-use crate::model::Compressor;
+use crate::compressor::Compressor;
 use crate::rans::{Decoder, encode, frequencies};
 
 /// The frequency tables of every image and position: tables[i][c] for image i, position c.
@@ -105,3 +106,30 @@ pub fn decode_symbols(
     ))
 }
 // ANCHOR_END: decode
+
+/// What coding the test split to bytes and back gives.
+pub struct Coded {
+    pub bytes: usize,
+    /// The decoded symbols equal the encoded ones, every one.
+    pub exact: bool,
+}
+
+// ANCHOR: roundtrip
+/// Codes the whole split into one rANS stream, decodes it, and compares the symbols.
+pub fn code_split(
+    model: &Compressor,
+    split: &Split,
+    code_len: usize,
+    device: &Device,
+) -> Result<Coded> {
+    let all: Vec<usize> = (0..split.len()).collect();
+    let symbols = model.encode(split.rows(&all, device));
+    let bytes = encode_symbols(model, symbols.clone())?;
+    let decoded = decode_symbols(model, &bytes, split.len(), code_len, device)?;
+    let exact = symbols.equal(decoded).all().into_scalar::<bool>();
+    Ok(Coded {
+        bytes: bytes.len(),
+        exact,
+    })
+}
+// ANCHOR_END: roundtrip

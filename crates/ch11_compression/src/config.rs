@@ -2,7 +2,7 @@
 //! seconds-long budget.
 
 use clap::ValueEnum;
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
 /// The model of the code symbols' probabilities, which sets the rate.
@@ -35,12 +35,10 @@ pub struct CompressionConfig {
     pub arm_kernel: usize,
     /// beta: the weight of the rate against the distortion.
     pub beta: f64,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated.
-    pub patience: usize,
+    /// Adamax with batches of 64 at 1e-3, early stopping on the validation objective with
+    /// patience 50.
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl CompressionConfig {
@@ -74,23 +72,25 @@ impl Preset for CompressionConfig {
             arm_channels: 32,
             arm_kernel: 4,
             beta: 1.0,
-            batch_size: 64,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 50,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 50,
+            },
         }
     }
 
     /// The same model for 20 epochs.
     fn quick() -> CompressionConfig {
+        let full = CompressionConfig::full();
         CompressionConfig {
-            max_epochs: 20,
-            patience: 5,
-            ..CompressionConfig::full()
+            schedule: full.schedule.with_epochs(20, 5),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }

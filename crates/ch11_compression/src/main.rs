@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
-use ch11_compression::experiment::{
-    Arm, CHAPTER, CompressionCommand, Indp, RateDistortionCommand, Uniform,
-};
+use ch11_compression::config::EntropyKind::{Arm, Indp, Uniform};
+use ch11_compression::experiment::CHAPTER;
+use ch11_compression::experiment::compressor::CompressionCommand;
+use ch11_compression::experiment::rate_distortion::RateDistortionCommand;
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 11: learned lossy compression with a real entropy coder.
 #[derive(Parser, Debug)]
@@ -46,18 +47,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = &cli.run;
     let result = match cli.model {
-        None => run_command::<CompressionCommand<Arm>>(args, CHAPTER, None),
-        Some(Model::Arm { action }) => {
-            run_command::<CompressionCommand<Arm>>(args, CHAPTER, action)
-        }
-        Some(Model::Indp { action }) => {
-            run_command::<CompressionCommand<Indp>>(args, CHAPTER, action)
-        }
-        Some(Model::Uniform { action }) => {
-            run_command::<CompressionCommand<Uniform>>(args, CHAPTER, action)
-        }
+        None => run(&CompressionCommand(Arm), args, CHAPTER, None),
+        Some(Model::Arm { action }) => run(&CompressionCommand(Arm), args, CHAPTER, action),
+        Some(Model::Indp { action }) => run(&CompressionCommand(Indp), args, CHAPTER, action),
+        Some(Model::Uniform { action }) => run(&CompressionCommand(Uniform), args, CHAPTER, action),
         Some(Model::RateDistortion { action }) => {
-            run_command::<RateDistortionCommand>(args, CHAPTER, action)
+            run(&RateDistortionCommand, args, CHAPTER, action)
         }
     };
     exit_code(result)

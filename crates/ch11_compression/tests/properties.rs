@@ -6,9 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use ch11_compression::bitstream::{decode_symbols, encode_symbols};
+use ch11_compression::compressor::{Codebook, Compressor};
 use ch11_compression::config::{CompressionConfig, EntropyKind};
-use ch11_compression::model::{Codebook, Compressor};
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 
 static RNG: Mutex<()> = Mutex::new(());

@@ -1,8 +1,8 @@
 //! Settings of the teeny GPT: `full()` is the reference's network and optimiser on a token
 //! budget, `quick()` a small network for a minute.
 
-use dgm_core::cli::Preset;
-use dgm_core::transformer::{DecoderConfig, Sampling};
+use dgm_core::config::{Preset, Schedule};
+use dgm_core::transformer::Sampling;
 use serde::{Deserialize, Serialize};
 
 /// Model, data and training settings of the teeny GPT.
@@ -19,17 +19,15 @@ pub struct LlmConfig {
     pub mlp_hidden: usize,
     /// Dropout on the embeddings while training.
     pub dropout: f64,
-    /// Windows per optimiser step.
-    pub batch_size: usize,
-    /// AdamW learning rate and decoupled weight decay.
-    pub learning_rate: f64,
+    /// AdamW with batches of 32 windows at 1e-3, early stopping on the validation NLL per
+    /// character with patience 5, at most 12 epochs (of `steps_per_epoch` steps each).
+    #[serde(flatten)]
+    pub schedule: Schedule,
+    /// AdamW's decoupled weight decay.
     pub weight_decay: f64,
     /// Optimiser steps between two validations: an "epoch" of this many batches drawn without
     /// replacement from the training windows (a whole pass would take hours on 2 cores).
     pub steps_per_epoch: usize,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated.
-    pub patience: usize,
     /// Texts written at the end of training for each sampling setting.
     pub samples: usize,
     /// The sampling settings of the written texts.
@@ -37,24 +35,9 @@ pub struct LlmConfig {
 }
 
 impl LlmConfig {
-    /// The network's shape for a vocabulary of `vocabulary` tokens.
-    pub fn decoder(&self, vocabulary: usize) -> DecoderConfig {
-        DecoderConfig {
-            vocabulary,
-            // as the reference: one position per id of a window, the last never read as input
-            positions: self.context + 1,
-            width: self.width,
-            heads: self.heads,
-            head_width: self.width / self.heads,
-            blocks: self.blocks,
-            mlp_hidden: self.mlp_hidden,
-            dropout: self.dropout,
-        }
-    }
-
     /// Training characters read per epoch.
     pub fn tokens_per_epoch(&self) -> usize {
-        self.steps_per_epoch * self.batch_size * self.context
+        self.steps_per_epoch * self.schedule.batch_size * self.context
     }
 }
 
@@ -72,12 +55,14 @@ impl Preset for LlmConfig {
             blocks: 4,
             mlp_hidden: 16_384,
             dropout: 0.1,
-            batch_size: 32,
-            learning_rate: 1e-3,
+            schedule: Schedule {
+                batch_size: 32,
+                learning_rate: 1e-3,
+                max_epochs: 12,
+                patience: 5,
+            },
             weight_decay: 0.01,
             steps_per_epoch: 25,
-            max_epochs: 12,
-            patience: 5,
             samples: 4,
             sampling: vec![
                 Sampling {
@@ -98,34 +83,21 @@ impl Preset for LlmConfig {
 
     /// Two blocks with a 512-wide MLP, three epochs of 30 steps: about a minute.
     fn quick() -> LlmConfig {
+        let full = LlmConfig::full();
         LlmConfig {
             blocks: 2,
             mlp_hidden: 512,
             steps_per_epoch: 30,
-            max_epochs: 3,
+            schedule: Schedule {
+                max_epochs: 3,
+                ..full.schedule
+            },
             samples: 2,
-            ..LlmConfig::full()
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use burn::module::Module;
-    use burn::prelude::Device;
-    use dgm_core::transformer::DecoderTransformer;
-
-    use super::*;
-
-    #[test]
-    fn the_network_has_the_references_parameters() {
-        // the reference's 29 tokens: 4,284,061 parameters (reference/intro_dgm.md, 2.17)
-        let decoder = LlmConfig::full().decoder(29);
-        let model = DecoderTransformer::new(&decoder, &Device::flex());
-        assert_eq!(model.num_params(), 4_284_061);
+        &mut self.schedule.max_epochs
     }
 }

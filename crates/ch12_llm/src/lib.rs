@@ -2,4 +2,5 @@
 
 pub mod config;
 pub mod experiment;
+pub mod gpt;
 pub mod text;

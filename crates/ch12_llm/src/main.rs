@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use ch12_llm::experiment::{CHAPTER, TeenyGpt};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use dgm_core::experiment::TextSamples;
 
 /// Chapter 12: a character-level GPT.
 #[derive(Parser, Debug)]
@@ -21,12 +22,12 @@ enum Model {
     /// Tomczak's teeny GPT on Shakespeare's characters (the default).
     TeenyGpt {
         #[command(subcommand)]
-        action: Option<Action>,
+        action: Option<Action<TextSamples>>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let action = cli.model.and_then(|Model::TeenyGpt { action }| action);
-    exit_code(run_command::<TeenyGpt>(&cli.run, CHAPTER, action))
+    exit_code(run(&TeenyGpt, &cli.run, CHAPTER, action))
 }

@@ -1,24 +1,30 @@
 //! A tiny end-to-end run: a few training steps, a report, samples, a reload.
 
 use ch12_llm::config::LlmConfig;
-use ch12_llm::experiment::{CHAPTER, MODEL, TeenyGpt, train_and_report};
+use ch12_llm::experiment::{CHAPTER, MODEL, TeenyGpt};
 use ch12_llm::text::{Corpus, read_shakespeare};
-use dgm_core::cli::{ModelCommand, Preset};
+use dgm_core::cli::Command;
+use dgm_core::config::{Preset, Schedule};
+use dgm_core::experiment::TextSamples;
 use dgm_core::testing::{assert_run_written, quick_context};
 
 /// One block of width 8, two epochs of three steps on the first 20,000 characters.
 fn tiny() -> (LlmConfig, Corpus) {
+    let quick = LlmConfig::quick();
     let config = LlmConfig {
         context: 24,
         width: 8,
         heads: 2,
         blocks: 1,
         mlp_hidden: 16,
-        batch_size: 4,
+        schedule: Schedule {
+            batch_size: 4,
+            max_epochs: 2,
+            ..quick.schedule
+        },
         steps_per_epoch: 3,
-        max_epochs: 2,
         samples: 1,
-        ..LlmConfig::quick()
+        ..quick
     };
     let text: String = read_shakespeare().unwrap().chars().take(20_000).collect();
     let corpus = Corpus::pack(&text, config.context).unwrap();
@@ -29,7 +35,7 @@ fn tiny() -> (LlmConfig, Corpus) {
 fn a_short_run_writes_its_report_samples_and_attention() {
     let (ctx, dir) = quick_context("smoke", CHAPTER, MODEL, 5);
     let (config, corpus) = tiny();
-    let report = train_and_report(&config, &corpus, &ctx).unwrap();
+    let report = TeenyGpt.train_on(&config, &corpus, &ctx).unwrap();
     assert_eq!(report.epochs_run, 2);
     assert_run_written(&report, &dir, &["test_nll", "test_bpc", "test_accuracy"]);
     let bpc = report.metrics["test_bpc"];
@@ -49,8 +55,7 @@ fn a_short_run_writes_its_report_samples_and_attention() {
 #[test]
 fn reloading_without_a_run_says_to_train_first() {
     let (ctx, _) = quick_context("missing", CHAPTER, MODEL, 5);
-    let err = TeenyGpt::sample(&ctx, 2, None, None)
-        .unwrap_err()
-        .to_string();
+    let request = TextSamples { n: 2, text: None };
+    let err = TeenyGpt.sample(&ctx, &request).unwrap_err().to_string();
     assert!(err.contains("train the model first"), "{err}");
 }
