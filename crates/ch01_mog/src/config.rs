@@ -1,7 +1,7 @@
 //! Settings of the chapter's model: `full()` is the book's, `quick()` the same model at a
 //! seconds-long budget.
 
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
 /// A mixture of K diagonal Gaussians on the digits (Tomczak, `mog_example`).
@@ -16,13 +16,11 @@ pub struct MogConfig {
     /// Standard deviation of the noise added to every pixel on the [0, 1] scale (1/136, an
     /// eighth of a grey level).
     pub noise_std: f64,
-    pub batch_size: usize,
-    /// AdamW learning rate and weight decay.
-    pub learning_rate: f64,
+    /// AdamW with batches of 32 at 1e-3, early stopping with patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
+    /// AdamW's weight decay (PyTorch's default).
     pub weight_decay: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated.
-    pub patience: usize,
 }
 
 impl Preset for MogConfig {
@@ -34,24 +32,26 @@ impl Preset for MogConfig {
             components: 25,
             learn_weights: false,
             noise_std: 1.0 / 136.0,
-            batch_size: 32,
-            learning_rate: 1e-3,
+            schedule: Schedule {
+                batch_size: 32,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 20,
+            },
             weight_decay: 0.01,
-            max_epochs: 1000,
-            patience: 20,
         }
     }
 
     /// The same model for 30 epochs.
     fn quick() -> MogConfig {
+        let full = MogConfig::full();
         MogConfig {
-            max_epochs: 30,
-            patience: 5,
-            ..MogConfig::full()
+            schedule: full.schedule.with_epochs(30, 5),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }

@@ -1,22 +1,20 @@
-//! The mixture on the digits from start to report, and the verbs that reuse its checkpoint.
+//! The mixture on the digits from start to report: the book's noisy scale, early stopping on
+//! the validation NLL, the test NLL of the best mixture, its samples and its means.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use burn::optim::AdamWConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use dgm_core::cli::ModelCommand;
+use dgm_core::config::Preset;
 use dgm_core::data::{DIGITS_LEVELS, DIGITS_SIDE, Digits, Split, standard_normal, to_host};
-use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, measure, reload,
-    save_and_score_samples, save_real_digits, write_digit_samples,
-};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
 use dgm_core::metrics::split_mean;
 use dgm_core::plot::captioned_images;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
-use dgm_core::train::FitSettings;
+use dgm_core::train::Trainer;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -63,21 +61,6 @@ pub fn nll(model: &Mog, split: &Split, batch_size: usize, device: &Device) -> f6
     split_mean(split, batch_size, device, |x| model.log_prob(x).neg())
 }
 
-/// AdamW with PyTorch's defaults (epsilon 1e-8) and the config's weight decay.
-fn trainer(config: &MogConfig, ctx: &RunContext) -> Trainer {
-    let adamw = AdamWConfig::new()
-        .with_epsilon(1e-8)
-        .with_weight_decay(config.weight_decay as f32)
-        .init();
-    Trainer::new(adamw, config.learning_rate, config.batch_size, ctx)
-}
-
-/// n samples on the digits' scale (x 17, clamped to the 17 levels).
-fn sample_digits(model: &Mog, n: usize) -> Vec<f32> {
-    let x = model.sample(n) * DIGITS_LEVELS as f64;
-    to_host(x.clamp(0.0, (DIGITS_LEVELS - 1) as f64))
-}
-
 /// `means.png` (+ CSV): every component's mean as an image, with its weight pi_k above it,
 /// heaviest first.
 fn save_means(path: &Path, model: &Mog) -> Result<()> {
@@ -98,113 +81,82 @@ fn save_means(path: &Path, model: &Mog) -> Result<()> {
     captioned_images(path, &images, &captions, DIGITS_SIDE, 1.0, columns)
 }
 
-/// Trains with early stopping on the validation NLL, evaluates the best mixture on the test
-/// split, draws samples, and writes every output.
-pub fn train_and_report(config: &MogConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
-    let run = Run::start(ctx, config)?;
-    save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-    let val = noisy_split(&digits.val, config.noise_std);
-    let test = noisy_split(&digits.test, config.noise_std);
-    let mut trainer = trainer(config, ctx);
-    let model = Mog::new(config, trainer.device());
-    let parameters = model.num_params();
-    let settings = FitSettings {
-        max_epochs: config.max_epochs,
-        patience: config.patience,
-        val_name: "val_nll",
-    };
-    let fitted = run.fit(
-        model,
-        &mut trainer,
-        &digits.train,
-        &settings,
-        |model, x| model.log_prob(noisy(x, config.noise_std)).neg().mean(),
-        |model| nll(&model.valid(), &val, config.batch_size, &ctx.device),
-    )?;
-
-    let best = fitted.best_model.valid();
-    let test_nll = nll(&best, &test, config.batch_size, &ctx.device);
-    let samples = sample_digits(&best, SAMPLES);
-    save_means(&run.dir.path("means.png"), &best)?;
-    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
-    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
-    artifacts.extend([("means", "means.png"), ("means_csv", "means.csv")]);
-    let metrics = [("test_nll", test_nll), fd, confidence];
-    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
+/// The mixture on the command line: the book's, weights fixed at 1/K, or with learned weights
+/// pi = softmax(w) (`mog --learn-weights`, runs named `mog-learned-weights`).
+pub struct MogCommand {
+    /// Learn pi = softmax(w) instead of fixing pi_k = 1/K.
+    pub learn_weights: bool,
 }
 
-/// The book's mixture, weights fixed at 1/K.
-pub struct MogCommand;
-
-impl ModelCommand for MogCommand {
-    const MODEL: &'static str = "mog";
+impl DigitModel for MogCommand {
     type Config = MogConfig;
+    type Network = Mog;
 
-    fn train(config: &MogConfig, ctx: &RunContext) -> Result<Report> {
-        train_and_report(config, &Digits::load()?, ctx)
-    }
-
-    /// Reloads the best checkpoint of a finished run and draws `n` new images.
-    fn sample(
-        ctx: &RunContext,
-        n: usize,
-        grid: Option<PathBuf>,
-        samples_out: Option<&Path>,
-    ) -> Result<PathBuf> {
-        let (run, config, model) = reload(ctx, Mog::new)?;
-        let config: MogConfig = config;
-        let samples = sample_digits(&model, n);
-        write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
-    }
-
-    /// Times `passes` training passes (no validation) and one sample grid.
-    fn bench(config: &MogConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
-        let digits = Digits::load()?;
-        let mut trainer = trainer(config, ctx);
-        let model = Mog::new(config, trainer.device());
-        measure(
-            ctx,
-            model,
-            &mut trainer,
-            &digits.train,
-            passes,
-            |model, x| model.log_prob(noisy(x, config.noise_std)).neg().mean(),
-            |model| {
-                sample_digits(&model.valid(), GRID_IMAGES);
-            },
-        )
-    }
-}
-
-/// The mixture with learned weights pi = softmax(w) (`--learn-weights`).
-pub struct MogLearnedCommand;
-
-impl ModelCommand for MogLearnedCommand {
-    const MODEL: &'static str = "mog-learned-weights";
-    const COMMAND: &'static str = "mog --learn-weights";
-    type Config = MogConfig;
-
-    fn preset(quick: bool) -> MogConfig {
-        MogConfig {
-            learn_weights: true,
-            ..MogCommand::preset(quick)
+    fn name(&self) -> &'static str {
+        if self.learn_weights {
+            "mog-learned-weights"
+        } else {
+            "mog"
         }
     }
 
-    fn train(config: &MogConfig, ctx: &RunContext) -> Result<Report> {
-        MogCommand::train(config, ctx)
+    fn words(&self) -> String {
+        if self.learn_weights {
+            "mog --learn-weights".into()
+        } else {
+            "mog".into()
+        }
     }
 
-    fn sample(
-        ctx: &RunContext,
-        n: usize,
-        grid: Option<PathBuf>,
-        samples_out: Option<&Path>,
-    ) -> Result<PathBuf> {
-        MogCommand::sample(ctx, n, grid, samples_out)
+    fn config(&self, quick: bool) -> MogConfig {
+        MogConfig {
+            learn_weights: self.learn_weights,
+            ..MogConfig::preset(quick)
+        }
     }
 
-    fn bench(config: &MogConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
-        MogCommand::bench(config, ctx, passes)
+    fn build(&self, config: &MogConfig, device: &Device) -> Mog {
+        Mog::new(config, device)
+    }
+
+    /// AdamW with PyTorch's defaults (epsilon 1e-8) and the config's weight decay.
+    fn trainer(&self, config: &MogConfig, ctx: &RunContext) -> Trainer {
+        let adamw = AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(config.weight_decay as f32)
+            .init();
+        Trainer::new(adamw, &config.schedule, ctx)
+    }
+
+    /// The batch mean of -log p(x), with the images on the book's scale and fresh noise.
+    fn loss(&self, config: &MogConfig, mog: &Mog, x: Tensor<2>) -> Tensor<1> {
+        mog.log_prob(noisy(x, config.noise_std)).neg().mean()
+    }
+
+    /// Draws on the digits' scale: x 17, clamped to the 17 levels.
+    fn generate(&self, _: &MogConfig, mog: &Mog, n: usize, _: &Device) -> Tensor<2> {
+        let x = mog.sample(n) * DIGITS_LEVELS as f64;
+        x.clamp(0.0, (DIGITS_LEVELS - 1) as f64)
+    }
+
+    /// Trains with early stopping on the validation NLL, evaluates the best mixture on the test
+    /// split, draws samples, and writes every output.
+    fn train(&self, config: &MogConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
+        let val = noisy_split(&digits.val, config.noise_std);
+        let test = noisy_split(&digits.test, config.noise_std);
+        let batch = config.schedule.batch_size;
+        let (run, fitted) = fit_digits(self, config, digits, ctx, "val_nll", |mog| {
+            nll(&mog.valid(), &val, batch, &ctx.device)
+        })?;
+
+        let best = fitted.best_model.valid();
+        let test_nll = nll(&best, &test, batch, &ctx.device);
+        let samples = to_host(self.generate(config, &best, SAMPLES, &ctx.device));
+        save_means(&run.dir.path("means.png"), &best)?;
+        let [fd, confidence] = run.score_samples(&samples)?;
+        let mut artifacts = DIGIT_ARTIFACTS.to_vec();
+        artifacts.extend([("means", "means.png"), ("means_csv", "means.csv")]);
+        let metrics = [("test_nll", test_nll), fd, confidence];
+        run.finish(&fitted.summary(), best.num_params(), &metrics, &artifacts)
     }
 }

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use ch01_mog::experiment::{CHAPTER, MogCommand, MogLearnedCommand};
+use ch01_mog::experiment::{CHAPTER, MogCommand};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 1: a mixture of Gaussians.
 #[derive(Parser, Debug)]
@@ -31,11 +31,9 @@ enum Model {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let action = cli.model.and_then(|Model::Mog { action }| action);
-    let result = if cli.learn_weights {
-        run_command::<MogLearnedCommand>(&cli.run, CHAPTER, action)
-    } else {
-        run_command::<MogCommand>(&cli.run, CHAPTER, action)
+    let mog = MogCommand {
+        learn_weights: cli.learn_weights,
     };
-    exit_code(result)
+    let action = cli.model.and_then(|Model::Mog { action }| action);
+    exit_code(run(&mog, &cli.run, CHAPTER, action))
 }

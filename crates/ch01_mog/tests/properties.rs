@@ -7,7 +7,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use ch01_mog::config::MogConfig;
 use ch01_mog::mog::Mog;
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 
 static RNG: Mutex<()> = Mutex::new(());

@@ -1,7 +1,7 @@
 //! Settings of the chapter's model: `full()` is the book's, `quick()` the same model at a
 //! seconds-long budget.
 
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
 /// An integer flow with a classifier on its latent code, trained on both tasks at once
@@ -18,12 +18,9 @@ pub struct HybridConfig {
     pub hidden: usize,
     /// alpha: the weight of -log p(x) against the cross-entropy (the book's 1/D).
     pub alpha: f64,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated.
-    pub patience: usize,
+    /// Adamax with batches of 64 at 1e-3, early stopping with patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl Preset for HybridConfig {
@@ -36,23 +33,25 @@ impl Preset for HybridConfig {
             flows: 2,
             hidden: 256,
             alpha: 1.0 / 64.0,
-            batch_size: 64,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 20,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 20,
+            },
         }
     }
 
     /// The same model for 10 epochs.
     fn quick() -> HybridConfig {
+        let full = HybridConfig::full();
         HybridConfig {
-            max_epochs: 10,
-            patience: 3,
-            ..HybridConfig::full()
+            schedule: full.schedule.with_epochs(10, 3),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }

@@ -1,44 +1,34 @@
-//! The hybrid model on the labelled digits from start to report, and the verbs that reuse its
-//! checkpoint.
+//! The hybrid model on the labelled digits from start to report: early stopping on the book's
+//! objective, the test scores of the best model (error, NLL, the misclassified digits), its
+//! samples, and the verbs that reuse its checkpoint.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use burn::prelude::*;
-use dgm_core::cli::ModelCommand;
+use dgm_core::cli::Command;
 use dgm_core::data::{DIGITS_LEVELS, DIGITS_SIDE, Digits, Split, to_host};
 use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, GRID_IMAGES, Run, SAMPLES, Trainer, reload, save_and_score_samples,
-    save_real_digits, time_passes, write_digit_samples,
+    Bench, DIGIT_ARTIFACTS, DigitSamples, GRID_IMAGES, Run, SAMPLES, reload, save_real_digits,
+    time_passes, write_digit_samples,
 };
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::plot::captioned_images;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
-use dgm_core::train::FitSettings;
+use dgm_core::train::Trainer;
 
 use crate::config::HybridConfig;
-use crate::hybrid::{Hybrid, hybrid_terms};
+use crate::hybrid::{Hybrid, hybrid_terms, train_loss};
 
 /// The crate, as named in paths and reports.
 pub const CHAPTER: &str = "ch08_hybrid";
 /// Misclassified test digits drawn in `misclassified.png`, at most.
 const SHOWN_ERRORS: usize = 40;
 
-/// Adamax with the config's learning rate and batch size.
-fn trainer(config: &HybridConfig, ctx: &RunContext) -> Trainer {
-    Trainer::adamax(config.learning_rate, config.batch_size, ctx)
-}
-
-/// The training loss: the batch mean of -log p(y | x) - alpha log p(x).
-fn train_loss(model: &Hybrid, x: Tensor<2>, y: Tensor<1, Int>, alpha: f64) -> Tensor<1> {
-    let (classification, nll) = hybrid_terms(model.outputs(x), y);
-    (classification + nll * alpha).mean()
-}
-
 /// The metrics of a split.
 #[derive(Clone, Debug)]
-pub struct Evaluation {
+pub struct Scores {
     /// The fraction of images whose most likely class is not their label.
     pub error: f64,
     /// Mean cross-entropy, nats.
@@ -52,19 +42,10 @@ pub struct Evaluation {
 }
 
 /// Every metric over a split.
-pub fn evaluate(
-    model: &Hybrid,
-    split: &Split,
-    config: &HybridConfig,
-    device: &Device,
-) -> Evaluation {
-    let (mut errors, mut classification, mut nll) = (
-        MeanAccumulator::default(),
-        MeanAccumulator::default(),
-        MeanAccumulator::default(),
-    );
+pub fn evaluate(model: &Hybrid, split: &Split, config: &HybridConfig, device: &Device) -> Scores {
+    let [mut errors, mut classification, mut nll] = <[MeanAccumulator; 3]>::default();
     let mut mistakes = Vec::new();
-    for indices in split.batches(config.batch_size) {
+    for indices in split.batches(config.schedule.batch_size) {
         let x = split.rows(&indices, device);
         let y = split.labels_of(&indices, device);
         let outputs = model.outputs(x);
@@ -86,7 +67,7 @@ pub fn evaluate(
         nll.add(&to_host(neg_log_p));
     }
     let (classification, nll) = (classification.mean(), nll.mean());
-    Evaluation {
+    Scores {
         error: errors.mean(),
         classification,
         nll,
@@ -116,85 +97,90 @@ fn save_mistakes(path: &Path, test: &Split, mistakes: &[(usize, u8, u8)]) -> Res
     captioned_images(path, &images, &captions, DIGITS_SIDE, max, 10)
 }
 
-/// Trains with early stopping on the validation objective, evaluates the best model on the
-/// test split, draws samples and the misclassified digits, and writes every output.
-pub fn train_and_report(
-    config: &HybridConfig,
-    digits: &Digits,
-    ctx: &RunContext,
-) -> Result<Report> {
-    let run = Run::start(ctx, config)?;
-    save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-    let mut trainer = trainer(config, ctx);
-    let model = Hybrid::new(config, trainer.device());
-    let parameters = model.num_params();
-    let settings = FitSettings {
-        max_epochs: config.max_epochs,
-        patience: config.patience,
-        val_name: "val_objective",
-    };
-    let fitted = run.fit_labelled(
-        model,
-        &mut trainer,
-        &digits.train,
-        &settings,
-        |model, (x, y)| train_loss(model, x, y, config.alpha),
-        |model| evaluate(&model.valid(), &digits.val, config, &ctx.device).total,
-    )?;
-
-    let best = fitted.best_model.valid();
-    let test = evaluate(&best, &digits.test, config, &ctx.device);
-    let samples = sample_digits(&best, SAMPLES);
-    save_mistakes(
-        &run.dir.path("misclassified.png"),
-        &digits.test,
-        &test.mistakes,
-    )?;
-    let [fd, confidence] = save_and_score_samples(&run.dir, &samples, &ctx.device)?;
-    let mut artifacts = DIGIT_ARTIFACTS.to_vec();
-    artifacts.extend([
-        ("misclassified", "misclassified.png"),
-        ("misclassified_csv", "misclassified.csv"),
-    ]);
-    let metrics = [
-        ("test_error", test.error),
-        ("test_nll", test.nll),
-        ("test_classification_loss", test.classification),
-        ("test_objective", test.total),
-        fd,
-        confidence,
-    ];
-    run.finish(ctx, &fitted, parameters, config, &metrics, &artifacts)
-}
-
-/// The hybrid model on the command line.
+/// The hybrid model on the command line. It trains on images and their labels, so it is a
+/// [`Command`] of its own rather than a [`dgm_core::experiment::DigitModel`] (whose loss sees
+/// the images alone).
 pub struct HybridCommand;
 
-impl ModelCommand for HybridCommand {
-    const MODEL: &'static str = "hybrid";
-    type Config = HybridConfig;
+impl HybridCommand {
+    /// Trains on `digits` with early stopping on the validation objective, evaluates the best
+    /// model on the test split, draws samples and the misclassified digits, and writes every
+    /// output.
+    pub fn train_on(
+        &self,
+        config: &HybridConfig,
+        digits: &Digits,
+        ctx: &RunContext,
+    ) -> Result<Report> {
+        let run = Run::start(ctx, config)?;
+        save_real_digits(&run.dir, &digits.test, &ctx.device)?;
+        let mut trainer = Trainer::adamax(&config.schedule, ctx);
+        let model = Hybrid::new(config, trainer.device());
+        let fitted = run.fit_labelled(
+            model,
+            &mut trainer,
+            &digits.train,
+            "val_objective",
+            |model, (x, y)| train_loss(model, x, y, config.alpha),
+            |model| evaluate(&model.valid(), &digits.val, config, &ctx.device).total,
+        )?;
 
-    fn train(config: &HybridConfig, ctx: &RunContext) -> Result<Report> {
-        train_and_report(config, &Digits::load()?, ctx)
+        let best = fitted.best_model.valid();
+        let test = evaluate(&best, &digits.test, config, &ctx.device);
+        let samples = sample_digits(&best, SAMPLES);
+        let mistakes = run.dir.path("misclassified.png");
+        save_mistakes(&mistakes, &digits.test, &test.mistakes)?;
+        let [fd, confidence] = run.score_samples(&samples)?;
+        let mut artifacts = DIGIT_ARTIFACTS.to_vec();
+        artifacts.extend([
+            ("misclassified", "misclassified.png"),
+            ("misclassified_csv", "misclassified.csv"),
+        ]);
+        let metrics = [
+            ("test_error", test.error),
+            ("test_nll", test.nll),
+            ("test_classification_loss", test.classification),
+            ("test_objective", test.total),
+            fd,
+            confidence,
+        ];
+        run.finish(&fitted.summary(), best.num_params(), &metrics, &artifacts)
+    }
+}
+
+impl Command for HybridCommand {
+    type Config = HybridConfig;
+    type Samples = DigitSamples;
+
+    fn name(&self) -> &'static str {
+        "hybrid"
+    }
+
+    fn train(&self, config: &HybridConfig, ctx: &RunContext) -> Result<Report> {
+        self.train_on(config, &Digits::load()?, ctx)
     }
 
     /// Reloads the best checkpoint of a finished run and draws `n` new images.
-    fn sample(
-        ctx: &RunContext,
-        n: usize,
-        grid: Option<PathBuf>,
-        samples_out: Option<&Path>,
-    ) -> Result<PathBuf> {
-        let (run, config, model) = reload(ctx, Hybrid::new)?;
-        let config: HybridConfig = config;
-        let samples = sample_digits(&model, n);
-        write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
+    fn sample(&self, ctx: &RunContext, request: &DigitSamples) -> Result<Vec<PathBuf>> {
+        anyhow::ensure!(request.n > 0, "--n must be at least 1");
+        let (run, config, model): (_, HybridConfig, _) = reload(ctx, Hybrid::new)?;
+        let samples = sample_digits(&model, request.n);
+        let out = request.samples_out.clone();
+        let grid = write_digit_samples(
+            &run,
+            ctx,
+            &samples,
+            config.dim,
+            request.grid.clone(),
+            out.as_deref(),
+        )?;
+        Ok([Some(grid), out].into_iter().flatten().collect())
     }
 
-    /// Times `passes` training passes (no validation) and one sample grid.
-    fn bench(config: &HybridConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
+    /// Times training passes (no validation) and one sample grid.
+    fn bench(&self, config: &HybridConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
         let digits = Digits::load()?;
-        let mut trainer = trainer(config, ctx);
+        let mut trainer = Trainer::adamax(&config.schedule, ctx);
         let model = Hybrid::new(config, trainer.device());
         let loss = |model: &Hybrid, (x, y)| train_loss(model, x, y, config.alpha);
         time_passes(

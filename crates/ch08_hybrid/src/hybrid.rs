@@ -5,6 +5,11 @@
 //!
 //! the classifier sees features that must also explain the images, and the flow's likelihood
 //! says how typical an input is, which a plain classifier cannot.
+//!
+//! The flow folds its couplings and keeps its prior as chapter 3's integer discrete flow
+//! (`ch03_flows::idf::Idf`) does, and rounds with chapter 3's `round_straight_through`; its
+//! coupling is the book's gated two-way one, not chapter 3's coupling of B blocks, so `Idf`
+//! itself cannot serve here.
 
 use burn::module::Param;
 use burn::prelude::*;
@@ -175,3 +180,12 @@ pub fn hybrid_terms(outputs: Outputs, y: Tensor<1, Int>) -> (Tensor<1>, Tensor<1
     (cross_entropy(outputs.logits, y), outputs.log_prob.neg())
 }
 // ANCHOR_END: loss
+
+/// The training loss: the batch mean of the objective -log p(y | x) - alpha log p(x).
+///
+/// # Shapes
+/// - x: [batch, D], integers 0..16 stored as floats; y: [batch]
+pub fn train_loss(model: &Hybrid, x: Tensor<2>, y: Tensor<1, Int>, alpha: f64) -> Tensor<1> {
+    let (classification, nll) = hybrid_terms(model.outputs(x), y);
+    (classification + nll * alpha).mean()
+}

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use ch08_hybrid::experiment::{CHAPTER, HybridCommand};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 8: a hybrid of an integer flow and a classifier.
 #[derive(Parser, Debug)]
@@ -28,5 +28,5 @@ enum Model {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let action = cli.model.and_then(|Model::Hybrid { action }| action);
-    exit_code(run_command::<HybridCommand>(&cli.run, CHAPTER, action))
+    exit_code(run(&HybridCommand, &cli.run, CHAPTER, action))
 }

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use ch08_hybrid::config::HybridConfig;
 use ch08_hybrid::hybrid::Hybrid;
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 
 static RNG: Mutex<()> = Mutex::new(());

@@ -1,29 +1,39 @@
 //! A tiny end-to-end run: a few steps, a report, a reload.
 
 use ch08_hybrid::config::HybridConfig;
-use ch08_hybrid::experiment::{CHAPTER, HybridCommand, train_and_report};
-use dgm_core::cli::{ModelCommand, Preset};
+use ch08_hybrid::experiment::{CHAPTER, HybridCommand};
+use dgm_core::cli::Command;
+use dgm_core::config::{Preset, Schedule};
+use dgm_core::experiment::DigitSamples;
 use dgm_core::testing::{assert_run_written, few_digits, quick_context};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
     let (ctx, dir) = quick_context("smoke", CHAPTER, "hybrid", 1);
+    let quick = HybridConfig::quick();
     let config = HybridConfig {
         hidden: 16,
-        batch_size: 8,
-        max_epochs: 2,
-        ..HybridConfig::quick()
+        schedule: Schedule {
+            batch_size: 8,
+            max_epochs: 2,
+            ..quick.schedule
+        },
+        ..quick
     };
-    let report = train_and_report(&config, &few_digits(), &ctx).unwrap();
+    let report = HybridCommand
+        .train_on(&config, &few_digits(), &ctx)
+        .unwrap();
     assert_run_written(
         &report,
         &dir,
         &["test_error", "test_nll", "sample_fd", "sample_confidence"],
     );
-    assert!(
-        HybridCommand::sample(&ctx, 3, None, None)
-            .unwrap()
-            .is_file()
-    );
+    let request = DigitSamples {
+        n: 3,
+        grid: None,
+        samples_out: None,
+    };
+    let written = HybridCommand.sample(&ctx, &request).unwrap();
+    assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }

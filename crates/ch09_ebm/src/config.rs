@@ -1,7 +1,7 @@
 //! Settings of the chapter's model: `full()` is the book's, `quick()` the same model at a
 //! seconds-long budget.
 
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
 /// A classifier read as an energy-based model (Tomczak, `ebm_example`; Grathwohl et al., 2020).
@@ -21,12 +21,9 @@ pub struct EbmConfig {
     pub step: f64,
     /// sigma: the standard deviation of the noise added at every step.
     pub noise: f64,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated.
-    pub patience: usize,
+    /// Adamax with batches of 64 at 1e-3, early stopping with patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl Preset for EbmConfig {
@@ -41,23 +38,25 @@ impl Preset for EbmConfig {
             langevin_steps: 20,
             step: 1.0,
             noise: 0.01,
-            batch_size: 64,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 20,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 20,
+            },
         }
     }
 
     /// The same model for 10 epochs.
     fn quick() -> EbmConfig {
+        let full = EbmConfig::full();
         EbmConfig {
-            max_epochs: 10,
-            patience: 3,
-            ..EbmConfig::full()
+            schedule: full.schedule.with_epochs(10, 3),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }

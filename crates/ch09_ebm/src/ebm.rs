@@ -7,6 +7,8 @@
 //! gradient of log p(x) only needs samples from the model, which Langevin dynamics provides.
 
 use burn::prelude::*;
+use burn::tensor::Distribution;
+use dgm_core::data::to_unit_scale;
 use dgm_core::distributions::{cross_entropy, log_sum_exp};
 use dgm_core::nn::{Activation, Init, Mlp};
 
@@ -99,6 +101,25 @@ pub fn langevin_chain(
 }
 // ANCHOR_END: langevin
 
+/// The model's sampler: Langevin chains of the config's length from uniform noise on
+/// [-1, 1]^D, with the device's random numbers.
+///
+/// # Shapes
+/// - returns: langevin_steps + 1 tensors [n, D]
+pub fn sample_chains(ebm: &Ebm, n: usize, config: &EbmConfig, device: &Device) -> Vec<Tensor<2>> {
+    let x0 = Tensor::random([n, config.dim], Distribution::Uniform(-1.0, 1.0), device);
+    let noise = |dims: [usize; 2]| Tensor::random(dims, Distribution::Normal(0.0, 1.0), device);
+    let neg_energy = |x| ebm.neg_energy(x);
+    langevin_chain(
+        &neg_energy,
+        x0,
+        config.langevin_steps,
+        config.step,
+        config.noise,
+        noise,
+    )
+}
+
 // ANCHOR: loss
 /// The book's loss per image: the classifier's cross-entropy plus the contrastive term
 /// -E(x_sample) - (-E(x)), whose gradient is that of -log p(x) with the model's own samples
@@ -124,3 +145,25 @@ pub fn jem_loss(
     (classification, generative)
 }
 // ANCHOR_END: loss
+
+/// The training loss of a batch: the batch mean of the book's loss per image ([`jem_loss`]),
+/// with the images on the [-1, 1] scale plus fresh noise, against a fresh chain of as many
+/// samples from the model as it stands.
+///
+/// # Shapes
+/// - x: [batch, D], values 0..16; y: [batch]
+pub fn train_loss(ebm: &Ebm, x: Tensor<2>, y: Tensor<1, Int>, config: &EbmConfig) -> Tensor<1> {
+    let [batch, _] = x.dims();
+    let device = x.device();
+    let noise = Tensor::random(
+        x.dims(),
+        Distribution::Normal(0.0, config.noise_std),
+        &device,
+    );
+    let x = to_unit_scale(x) + noise;
+    let samples = sample_chains(&ebm.valid(), batch, config, &device)
+        .pop()
+        .expect("a chain ends with its sample");
+    let (classification, generative) = jem_loss(ebm, x, y, samples);
+    (classification + generative).mean()
+}

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use ch09_ebm::experiment::{CHAPTER, EbmCommand};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 9: a classifier read as an energy-based model.
 #[derive(Parser, Debug)]
@@ -28,5 +28,5 @@ enum Model {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let action = cli.model.and_then(|Model::Ebm { action }| action);
-    exit_code(run_command::<EbmCommand>(&cli.run, CHAPTER, action))
+    exit_code(run(&EbmCommand, &cli.run, CHAPTER, action))
 }

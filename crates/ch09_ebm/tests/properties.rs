@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use ch09_ebm::config::EbmConfig;
 use ch09_ebm::ebm::{Ebm, jem_loss, langevin_chain, langevin_step};
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 
 static RNG: Mutex<()> = Mutex::new(());

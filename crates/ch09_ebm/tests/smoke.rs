@@ -1,21 +1,27 @@
 //! A tiny end-to-end run: a few steps, a report, a reload.
 
 use ch09_ebm::config::EbmConfig;
-use ch09_ebm::experiment::{CHAPTER, EbmCommand, train_and_report};
-use dgm_core::cli::{ModelCommand, Preset};
+use ch09_ebm::experiment::{CHAPTER, EbmCommand};
+use dgm_core::cli::Command;
+use dgm_core::config::{Preset, Schedule};
+use dgm_core::experiment::DigitSamples;
 use dgm_core::testing::{assert_run_written, few_digits, quick_context};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
     let (ctx, dir) = quick_context("smoke", CHAPTER, "ebm", 1);
+    let quick = EbmConfig::quick();
     let config = EbmConfig {
         hidden: 16,
-        batch_size: 8,
-        max_epochs: 2,
         langevin_steps: 3,
-        ..EbmConfig::quick()
+        schedule: Schedule {
+            batch_size: 8,
+            max_epochs: 2,
+            ..quick.schedule
+        },
+        ..quick
     };
-    let report = train_and_report(&config, &few_digits(), &ctx).unwrap();
+    let report = EbmCommand.train_on(&config, &few_digits(), &ctx).unwrap();
     assert_run_written(
         &report,
         &dir,
@@ -26,6 +32,12 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
             "sample_confidence",
         ],
     );
-    assert!(EbmCommand::sample(&ctx, 3, None, None).unwrap().is_file());
+    let request = DigitSamples {
+        n: 3,
+        grid: None,
+        samples_out: None,
+    };
+    let written = EbmCommand.sample(&ctx, &request).unwrap();
+    assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -278,7 +278,7 @@ pub fn bench_digit_model<M: DigitModel>(
         passes,
         |network, x| model.loss(config, network, x),
         |network| {
-            to_host(model.generate(config, &network, GRID_IMAGES, &ctx.device));
+            to_host(model.generate(config, &network.valid(), GRID_IMAGES, &ctx.device));
         },
     )
 }
