@@ -3,19 +3,10 @@
 use std::process::ExitCode;
 
 use ch06_diffusion::experiment::{CHAPTER, Diffusion};
-use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use clap::Subcommand;
+use dgm_core::cli::{Action, run};
 
-/// Chapter 6: diffusion models.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(subcommand)]
-    model: Option<Model>,
-}
-
+/// The chapter's models.
 #[derive(Subcommand, Debug)]
 enum Model {
     /// Tomczak's diffusion-based deep generative model on the 8x8 digits (the default).
@@ -26,11 +17,9 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let args = &cli.run;
-    let result = match cli.model {
-        None => run(&Diffusion, args, CHAPTER, None),
-        Some(Model::Ddgm { action }) => run(&Diffusion, args, CHAPTER, action),
-    };
-    exit_code(result)
+    let about = "Chapter 6: diffusion models.";
+    dgm_core::cli::main(CHAPTER, about, |model, flags| match model {
+        None => run(&Diffusion, flags, CHAPTER, None),
+        Some(Model::Ddgm { action }) => run(&Diffusion, flags, CHAPTER, action),
+    })
 }

@@ -6,19 +6,10 @@ use ch07_score::experiment::CHAPTER;
 use ch07_score::experiment::fm::FlowMatching;
 use ch07_score::experiment::sbgm::ScoreSde;
 use ch07_score::experiment::sm::ScoreMatching;
-use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use clap::Subcommand;
+use dgm_core::cli::{Action, run};
 
-/// Chapter 7: score-based models and flow matching.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(subcommand)]
-    model: Option<Model>,
-}
-
+/// The chapter's models.
 #[derive(Subcommand, Debug)]
 enum Model {
     /// Tomczak's conditional flow matching on the 8x8 digits, with an ODE likelihood (the
@@ -41,13 +32,11 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let args = &cli.run;
-    let result = match cli.model {
-        None => run(&FlowMatching, args, CHAPTER, None),
-        Some(Model::Fm { action }) => run(&FlowMatching, args, CHAPTER, action),
-        Some(Model::Sbgm { action }) => run(&ScoreSde, args, CHAPTER, action),
-        Some(Model::Sm { action }) => run(&ScoreMatching, args, CHAPTER, action),
-    };
-    exit_code(result)
+    let about = "Chapter 7: score-based models and flow matching.";
+    dgm_core::cli::main(CHAPTER, about, |model, flags| match model {
+        None => run(&FlowMatching, flags, CHAPTER, None),
+        Some(Model::Fm { action }) => run(&FlowMatching, flags, CHAPTER, action),
+        Some(Model::Sbgm { action }) => run(&ScoreSde, flags, CHAPTER, action),
+        Some(Model::Sm { action }) => run(&ScoreMatching, flags, CHAPTER, action),
+    })
 }

@@ -3,19 +3,10 @@
 use std::process::ExitCode;
 
 use ch08_hybrid::experiment::{CHAPTER, HybridCommand};
-use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use clap::Subcommand;
+use dgm_core::cli::{Action, run};
 
-/// Chapter 8: a hybrid of an integer flow and a classifier.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(subcommand)]
-    model: Option<Model>,
-}
-
+/// The chapter's models.
 #[derive(Subcommand, Debug)]
 enum Model {
     /// Tomczak's hybrid integer-flow classifier on the labelled 8x8 digits (the default).
@@ -26,7 +17,9 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let action = cli.model.and_then(|Model::Hybrid { action }| action);
-    exit_code(run(&HybridCommand, &cli.run, CHAPTER, action))
+    let about = "Chapter 8: a hybrid of an integer flow and a classifier.";
+    dgm_core::cli::main(CHAPTER, about, |model, flags| {
+        let action = model.and_then(|Model::Hybrid { action }| action);
+        run(&HybridCommand, flags, CHAPTER, action)
+    })
 }

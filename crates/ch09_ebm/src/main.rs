@@ -3,19 +3,10 @@
 use std::process::ExitCode;
 
 use ch09_ebm::experiment::{CHAPTER, EbmCommand};
-use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use clap::Subcommand;
+use dgm_core::cli::{Action, run};
 
-/// Chapter 9: a classifier read as an energy-based model.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(subcommand)]
-    model: Option<Model>,
-}
-
+/// The chapter's models.
 #[derive(Subcommand, Debug)]
 enum Model {
     /// Tomczak's JEM-style energy-based model on the labelled 8x8 digits (the default).
@@ -26,7 +17,9 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let action = cli.model.and_then(|Model::Ebm { action }| action);
-    exit_code(run(&EbmCommand, &cli.run, CHAPTER, action))
+    let about = "Chapter 9: a classifier read as an energy-based model.";
+    dgm_core::cli::main(CHAPTER, about, |model, flags| {
+        let action = model.and_then(|Model::Ebm { action }| action);
+        run(&EbmCommand, flags, CHAPTER, action)
+    })
 }

@@ -3,19 +3,10 @@
 use std::process::ExitCode;
 
 use ch10_gan::experiment::{CHAPTER, GanCommand};
-use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use clap::Subcommand;
+use dgm_core::cli::{Action, run};
 
-/// Chapter 10: a generative adversarial network.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(subcommand)]
-    model: Option<Model>,
-}
-
+/// The chapter's models.
 #[derive(Subcommand, Debug)]
 enum Model {
     /// Tomczak's MLP GAN on the 8x8 digits (the default).
@@ -26,7 +17,9 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let action = cli.model.and_then(|Model::Gan { action }| action);
-    exit_code(run(&GanCommand, &cli.run, CHAPTER, action))
+    let about = "Chapter 10: a generative adversarial network.";
+    dgm_core::cli::main(CHAPTER, about, |model, flags| {
+        let action = model.and_then(|Model::Gan { action }| action);
+        run(&GanCommand, flags, CHAPTER, action)
+    })
 }

@@ -6,19 +6,10 @@ use ch11_compression::config::EntropyKind::{Arm, Indp, Uniform};
 use ch11_compression::experiment::CHAPTER;
 use ch11_compression::experiment::compressor::CompressionCommand;
 use ch11_compression::experiment::rate_distortion::RateDistortionCommand;
-use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use clap::Subcommand;
+use dgm_core::cli::{Action, run};
 
-/// Chapter 11: learned lossy compression with a real entropy coder.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(subcommand)]
-    model: Option<Model>,
-}
-
+/// The chapter's models.
 #[derive(Subcommand, Debug)]
 enum Model {
     /// Tomczak's compressor with the autoregressive entropy model (the default).
@@ -44,16 +35,16 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let args = &cli.run;
-    let result = match cli.model {
-        None => run(&CompressionCommand(Arm), args, CHAPTER, None),
-        Some(Model::Arm { action }) => run(&CompressionCommand(Arm), args, CHAPTER, action),
-        Some(Model::Indp { action }) => run(&CompressionCommand(Indp), args, CHAPTER, action),
-        Some(Model::Uniform { action }) => run(&CompressionCommand(Uniform), args, CHAPTER, action),
-        Some(Model::RateDistortion { action }) => {
-            run(&RateDistortionCommand, args, CHAPTER, action)
+    let about = "Chapter 11: learned lossy compression with a real entropy coder.";
+    dgm_core::cli::main(CHAPTER, about, |model, flags| match model {
+        None => run(&CompressionCommand(Arm), flags, CHAPTER, None),
+        Some(Model::Arm { action }) => run(&CompressionCommand(Arm), flags, CHAPTER, action),
+        Some(Model::Indp { action }) => run(&CompressionCommand(Indp), flags, CHAPTER, action),
+        Some(Model::Uniform { action }) => {
+            run(&CompressionCommand(Uniform), flags, CHAPTER, action)
         }
-    };
-    exit_code(result)
+        Some(Model::RateDistortion { action }) => {
+            run(&RateDistortionCommand, flags, CHAPTER, action)
+        }
+    })
 }

@@ -3,20 +3,11 @@
 use std::process::ExitCode;
 
 use ch12_llm::experiment::{CHAPTER, TeenyGpt};
-use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use clap::Subcommand;
+use dgm_core::cli::{Action, run};
 use dgm_core::experiment::TextSamples;
 
-/// Chapter 12: a character-level GPT.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(subcommand)]
-    model: Option<Model>,
-}
-
+/// The chapter's models.
 #[derive(Subcommand, Debug)]
 enum Model {
     /// Tomczak's teeny GPT on Shakespeare's characters (the default).
@@ -27,7 +18,9 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let action = cli.model.and_then(|Model::TeenyGpt { action }| action);
-    exit_code(run(&TeenyGpt, &cli.run, CHAPTER, action))
+    let about = "Chapter 12: a character-level GPT.";
+    dgm_core::cli::main(CHAPTER, about, |model, flags| {
+        let action = model.and_then(|Model::TeenyGpt { action }| action);
+        run(&TeenyGpt, flags, CHAPTER, action)
+    })
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::backend::{self, BackendKind};
 use crate::config::Preset;
@@ -200,6 +200,30 @@ pub fn run<C: Command>(
         }
     }
     Ok(())
+}
+
+/// The command line of a chapter: the shared flags and one subcommand per model, `M`.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct ChapterCli<M: Subcommand> {
+    #[command(flatten)]
+    flags: RunArgs,
+    #[command(subcommand)]
+    model: Option<M>,
+}
+
+/// The `main` of every chapter's binary: parses the command line of `chapter` (`about` is the
+/// first line of its help), hands the chosen model (none when the user named none) and the shared
+/// flags to `dispatch`, and turns its result into the process's exit.
+pub fn main<M: Subcommand>(
+    chapter: &'static str,
+    about: &'static str,
+    dispatch: impl FnOnce(Option<M>, &RunArgs) -> Result<()>,
+) -> ExitCode {
+    let command = ChapterCli::<M>::command().name(chapter).about(about);
+    let matches = command.get_matches();
+    let cli = ChapterCli::<M>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    exit_code(dispatch(cli.model, &cli.flags))
 }
 
 /// The process's exit: success, or the error's message (with its causes) and a failure code,
