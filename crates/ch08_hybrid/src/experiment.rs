@@ -10,7 +10,7 @@ use dgm_core::cli::Command;
 use dgm_core::data::{DIGITS_LEVELS, DIGITS_SIDE, Digits, Split, to_host};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, DigitSamples, GRID_IMAGES, Run, SAMPLES, reload, save_real_digits,
-    time_passes, write_digit_samples,
+    time_passes,
 };
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::plot::captioned_images;
@@ -162,19 +162,9 @@ impl Command for HybridCommand {
 
     /// Reloads the best checkpoint of a finished run and draws `n` new images.
     fn sample(&self, ctx: &RunContext, request: &DigitSamples) -> Result<Vec<PathBuf>> {
-        anyhow::ensure!(request.n > 0, "--n must be at least 1");
-        let (run, config, model): (_, HybridConfig, _) = reload(ctx, Hybrid::new)?;
-        let samples = sample_digits(&model, request.n);
-        let out = request.samples_out.clone();
-        let grid = write_digit_samples(
-            &run,
-            ctx,
-            &samples,
-            config.dim,
-            request.grid.clone(),
-            out.as_deref(),
-        )?;
-        Ok([Some(grid), out].into_iter().flatten().collect())
+        let n = request.count()?;
+        let (run, _, model): (_, HybridConfig, _) = reload(ctx, Hybrid::new)?;
+        request.write(&run, ctx, &sample_digits(&model, n))
     }
 
     /// Times training passes (no validation) and one sample grid.

@@ -11,7 +11,7 @@ use dgm_core::cli::Command;
 use dgm_core::data::{Digits, Split, standard_normal, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, DigitSamples, GRID_IMAGES, Run, SAMPLES, reload, save_chains,
-    save_real_digits, time_passes, write_digit_samples,
+    save_real_digits, time_passes,
 };
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::report::Report;
@@ -159,19 +159,9 @@ impl Command for EbmCommand {
 
     /// Reloads the best checkpoint of a finished run and draws `n` new images.
     fn sample(&self, ctx: &RunContext, request: &DigitSamples) -> Result<Vec<PathBuf>> {
-        anyhow::ensure!(request.n > 0, "--n must be at least 1");
+        let n = request.count()?;
         let (run, config, ebm): (_, EbmConfig, _) = reload(ctx, Ebm::new)?;
-        let samples = sample_digits(&ebm, request.n, &config, &ctx.device);
-        let out = request.samples_out.clone();
-        let grid = write_digit_samples(
-            &run,
-            ctx,
-            &samples,
-            config.dim,
-            request.grid.clone(),
-            out.as_deref(),
-        )?;
-        Ok([Some(grid), out].into_iter().flatten().collect())
+        request.write(&run, ctx, &sample_digits(&ebm, n, &config, &ctx.device))
     }
 
     /// Times training passes (no validation) and one sample grid.

@@ -13,7 +13,7 @@ use dgm_core::cli::Command;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
     Bench, DIGIT_ARTIFACTS, DigitSamples, GRID_IMAGES, Run, SAMPLES, reload,
-    sample_quality_metrics, save_real_digits, time_passes, write_digit_samples,
+    sample_quality_metrics, save_real_digits, time_passes,
 };
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::report::Report;
@@ -130,22 +130,9 @@ impl Command for GanCommand {
 
     /// Reloads the last checkpoint of a finished run and draws `n` new images.
     fn sample(&self, ctx: &RunContext, request: &DigitSamples) -> Result<Vec<PathBuf>> {
-        anyhow::ensure!(request.n > 0, "--n must be at least 1");
-        let (run, config, gan) = reload(ctx, Gan::new)?;
-        let config: GanConfig = config;
-        let samples = sample_digits(&gan, request.n, &ctx.device);
-        let grid = write_digit_samples(
-            &run,
-            ctx,
-            &samples,
-            config.dim,
-            request.grid.clone(),
-            request.samples_out.as_deref(),
-        )?;
-        Ok([Some(grid), request.samples_out.clone()]
-            .into_iter()
-            .flatten()
-            .collect())
+        let n = request.count()?;
+        let (run, _, gan): (_, GanConfig, _) = reload(ctx, Gan::new)?;
+        request.write(&run, ctx, &sample_digits(&gan, n, &ctx.device))
     }
 
     /// Times `passes` training passes (no scoring) and one sample grid.

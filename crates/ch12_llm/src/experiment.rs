@@ -119,13 +119,13 @@ impl Command for TeenyGpt {
     /// Reloads the best checkpoint and writes `n` texts at temperature 0.8 and top-k 10 to
     /// `--text` (default: `samples-seed<seed>.txt` in the run directory).
     fn sample(&self, ctx: &RunContext, request: &TextSamples) -> Result<Vec<PathBuf>> {
-        anyhow::ensure!(request.n > 0, "--n must be at least 1");
+        let n = request.count()?;
         let run = RunDir::open(&ctx.out_dir, &ctx.train_command())?;
         let config: LlmConfig = run.read_config(MODEL)?;
         let tokenizer = Corpus::load(config.context)?.tokenizer;
         let model = run.load_checkpoint(teeny_gpt(&config, &tokenizer, &ctx.device))?;
         let mut rng = StdRng::seed_from_u64(ctx.seed);
-        let (n, device) = (request.n, &ctx.device);
+        let device = &ctx.device;
         let texts = sample_texts(
             &model,
             &tokenizer,

@@ -242,21 +242,10 @@ pub fn sample_digit_model<M: DigitModel>(
     ctx: &RunContext,
     request: &DigitSamples,
 ) -> Result<Vec<PathBuf>> {
-    anyhow::ensure!(request.n > 0, "--n must be at least 1");
+    let n = request.count()?;
     let (run, config, network) = reload(ctx, |config, device| model.build(config, device))?;
-    let samples = to_host(model.generate(&config, &network, request.n, &ctx.device));
-    let grid = write_digit_samples(
-        &run,
-        ctx,
-        &samples,
-        DIGITS_DIM,
-        request.grid.clone(),
-        request.samples_out.as_deref(),
-    )?;
-    Ok([Some(grid), request.samples_out.clone()]
-        .into_iter()
-        .flatten()
-        .collect())
+    let samples = to_host(model.generate(&config, &network, n, &ctx.device));
+    request.write(&run, ctx, &samples)
 }
 
 /// The `bench` verb of a digit model: times `passes` training passes (no validation) and one
@@ -297,6 +286,31 @@ pub struct DigitSamples {
     pub samples_out: Option<PathBuf>,
 }
 
+impl DigitSamples {
+    /// How many images are asked for, refusing none.
+    pub fn count(&self) -> Result<usize> {
+        anyhow::ensure!(self.n > 0, "--n must be at least 1");
+        Ok(self.n)
+    }
+
+    /// Writes digit samples drawn from a reloaded run's model (n x 64 values on the 0..16
+    /// scale): the grid at `--grid` (default `samples-seed<seed>.png` in the run directory) and,
+    /// when asked, the raw values as an `n x 64` float32 `.npy` file. Returns the files written.
+    pub fn write(&self, run: &RunDir, ctx: &RunContext, samples: &[f32]) -> Result<Vec<PathBuf>> {
+        let grid = self
+            .grid
+            .clone()
+            .unwrap_or_else(|| run.path(&format!("samples-seed{}.png", ctx.seed)));
+        save_grid(&grid, samples, DIGITS_GRID)?;
+        let mut written = vec![grid];
+        if let Some(path) = &self.samples_out {
+            write_npy(path, samples, &[samples.len() / DIGITS_DIM, DIGITS_DIM])?;
+            written.push(path.clone());
+        }
+        Ok(written)
+    }
+}
+
 /// What the `sample` verb of a text model is asked for.
 #[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
 pub struct TextSamples {
@@ -306,6 +320,14 @@ pub struct TextSamples {
     /// Where to write them (default: a file named after the seed in the run directory).
     #[arg(long)]
     pub text: Option<PathBuf>,
+}
+
+impl TextSamples {
+    /// How many texts are asked for, refusing none.
+    pub fn count(&self) -> Result<usize> {
+        anyhow::ensure!(self.n > 0, "--n must be at least 1");
+        Ok(self.n)
+    }
 }
 
 /// The directory, config and best model of a finished run of this context's model, or a message
@@ -376,25 +398,6 @@ pub fn save_real_digits(run: &RunDir, test: &Split, device: &Device) -> Result<(
         &to_host(test.rows(&first, device)),
         DIGITS_GRID,
     )
-}
-
-/// Writes digit samples drawn from a reloaded model: a grid at `grid` (default
-/// `samples-seed<seed>.png` in the run directory) and, when asked, the raw values as an
-/// `n x dim` float32 `.npy` file. Returns the grid's path.
-pub fn write_digit_samples(
-    run: &RunDir,
-    ctx: &RunContext,
-    samples: &[f32],
-    dim: usize,
-    grid: Option<PathBuf>,
-    samples_out: Option<&Path>,
-) -> Result<PathBuf> {
-    let grid = grid.unwrap_or_else(|| run.path(&format!("samples-seed{}.png", ctx.seed)));
-    save_grid(&grid, samples, DIGITS_GRID)?;
-    if let Some(path) = samples_out {
-        write_npy(path, samples, &[samples.len() / dim, dim])?;
-    }
-    Ok(grid)
 }
 
 /// Speed of one configuration: seconds per training pass and per sample grid.

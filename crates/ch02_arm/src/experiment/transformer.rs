@@ -143,7 +143,7 @@ impl Command for SmilesTransformer {
     /// Reloads the best checkpoint of a finished run and writes `n` new molecules, one per line,
     /// to `--text` (default: `molecules-seed<seed>.txt` in the run directory).
     fn sample(&self, ctx: &RunContext, request: &TextSamples) -> Result<Vec<PathBuf>> {
-        anyhow::ensure!(request.n > 0, "--n must be at least 1");
+        let n = request.count()?;
         let run = RunDir::open(&ctx.out_dir, &ctx.train_command())?;
         let config: TransformerConfig = run.read_config(MODEL)?;
         let molecules = Molecules::load(&config.selection)?;
@@ -151,7 +151,7 @@ impl Command for SmilesTransformer {
             &config.decoder(&molecules),
             &ctx.device,
         ))?;
-        let generated = generate_molecules(&model, &molecules, request.n, ctx.seed, &ctx.device);
+        let generated = generate_molecules(&model, &molecules, n, ctx.seed, &ctx.device);
         let path = request
             .text
             .clone()
