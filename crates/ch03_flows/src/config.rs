@@ -1,7 +1,7 @@
 //! Settings of the chapter's three models: `full()` is the book's, `quick()` the same model at a
 //! seconds-long budget.
 
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
 use dgm_core::nn::{Activation, Init};
 use serde::{Deserialize, Serialize};
 
@@ -26,12 +26,9 @@ pub struct FlowConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RealNvpConfig {
     pub flow: FlowConfig,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated (the book's `max_patience`).
-    pub patience: usize,
+    /// Adamax with batches of 64 at 1e-3, early stopping with patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl Preset for RealNvpConfig {
@@ -46,24 +43,26 @@ impl Preset for RealNvpConfig {
                 activation: Activation::LeakyRelu,
                 init: Init::PyTorch,
             },
-            batch_size: 64,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 20,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 20,
+            },
         }
     }
 
     /// The same flow for 10 epochs.
     fn quick() -> RealNvpConfig {
+        let full = RealNvpConfig::full();
         RealNvpConfig {
-            max_epochs: 10,
-            patience: 2,
-            ..RealNvpConfig::full()
+            schedule: full.schedule.with_epochs(10, 2),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }
 
@@ -81,12 +80,9 @@ pub struct IdfConfig {
     /// Start where the data is (not in the book): the translation networks output 0, so the
     /// flow starts as the identity, and the prior starts at each pixel's mean and spread.
     pub data_init: bool,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated.
-    pub patience: usize,
+    /// Adamax with batches of 64 at 1e-3, early stopping with patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
 }
 
 impl Preset for IdfConfig {
@@ -98,24 +94,26 @@ impl Preset for IdfConfig {
             blocks: 4,
             hidden: 256,
             data_init: false,
-            batch_size: 64,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 20,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 20,
+            },
         }
     }
 
     /// The same flow for 10 epochs.
     fn quick() -> IdfConfig {
+        let full = IdfConfig::full();
         IdfConfig {
-            max_epochs: 10,
-            patience: 2,
-            ..IdfConfig::full()
+            schedule: full.schedule.with_epochs(10, 2),
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }
 
@@ -133,6 +131,22 @@ pub struct MoonsConfig {
     pub learning_rate: f64,
     /// Epochs (no early stopping: the book trains for a fixed number).
     pub epochs: usize,
+}
+
+impl MoonsConfig {
+    /// The schedule of the book's fixed number of epochs: a patience as long as the run, so
+    /// early stopping never ends it (the checkpoint still keeps the best validation epoch).
+    ///
+    /// Note: the fields stay flat rather than a nested [`Schedule`], so `config.json` keeps the
+    /// book's `epochs` and has no `patience` it would not use.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            max_epochs: self.epochs,
+            patience: self.epochs,
+        }
+    }
 }
 
 impl Preset for MoonsConfig {
@@ -161,7 +175,6 @@ impl Preset for MoonsConfig {
     /// The same for 30 epochs.
     fn quick() -> MoonsConfig {
         MoonsConfig {
-            points: 3_000,
             epochs: 30,
             ..MoonsConfig::full()
         }

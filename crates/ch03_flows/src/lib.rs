@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
-pub mod experiments;
+pub mod experiment;
 pub mod idf;
+pub mod moons;
 pub mod realnvp;

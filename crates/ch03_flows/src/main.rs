@@ -1,13 +1,13 @@
-//! `cargo run --release -p ch03_flows [-- realnvp|idf|realnvp-moons [train|sample|bench]]`
+//! `cargo run --release -p ch03_flows [-- realnvp|idf|idf-data-init|realnvp-moons [train|sample|bench]]`
 
 use std::process::ExitCode;
 
-use ch03_flows::experiments::CHAPTER;
-use ch03_flows::experiments::idf::{IdfCommand, IdfDataInitCommand};
-use ch03_flows::experiments::moons::MoonsCommand;
-use ch03_flows::experiments::realnvp::RealNvpCommand;
+use ch03_flows::experiment::CHAPTER;
+use ch03_flows::experiment::idf::IdfCommand;
+use ch03_flows::experiment::moons::MoonsCommand;
+use ch03_flows::experiment::realnvp::RealNvpCommand;
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 3: flows.
 #[derive(Parser, Debug)]
@@ -47,14 +47,13 @@ enum Model {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = &cli.run;
+    let idf = |data_init| IdfCommand { data_init };
     let result = match cli.model {
-        None => run_command::<RealNvpCommand>(args, CHAPTER, None),
-        Some(Model::Realnvp { action }) => run_command::<RealNvpCommand>(args, CHAPTER, action),
-        Some(Model::Idf { action }) => run_command::<IdfCommand>(args, CHAPTER, action),
-        Some(Model::IdfDataInit { action }) => {
-            run_command::<IdfDataInitCommand>(args, CHAPTER, action)
-        }
-        Some(Model::RealnvpMoons { action }) => run_command::<MoonsCommand>(args, CHAPTER, action),
+        None => run(&RealNvpCommand, args, CHAPTER, None),
+        Some(Model::Realnvp { action }) => run(&RealNvpCommand, args, CHAPTER, action),
+        Some(Model::Idf { action }) => run(&idf(false), args, CHAPTER, action),
+        Some(Model::IdfDataInit { action }) => run(&idf(true), args, CHAPTER, action),
+        Some(Model::RealnvpMoons { action }) => run(&MoonsCommand, args, CHAPTER, action),
     };
     exit_code(result)
 }

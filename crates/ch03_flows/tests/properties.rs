@@ -6,10 +6,10 @@ use std::sync::{Mutex, MutexGuard};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use ch03_flows::config::{FlowConfig, IdfConfig, RealNvpConfig};
-use ch03_flows::experiments::realnvp::{dequantize, discrete_nll_bound};
+use ch03_flows::experiment::realnvp::{dequantize, discrete_nll_bound};
 use ch03_flows::idf::{Idf, round_straight_through};
 use ch03_flows::realnvp::{AffineCoupling, RealNvp};
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 use dgm_core::nn::{Activation, Init};
 

@@ -3,17 +3,39 @@
 use std::path::PathBuf;
 
 use ch03_flows::config::{IdfConfig, MoonsConfig, RealNvpConfig};
-use ch03_flows::experiments::idf::IdfCommand;
-use ch03_flows::experiments::moons::MoonsCommand;
-use ch03_flows::experiments::realnvp::RealNvpCommand;
-use ch03_flows::experiments::{CHAPTER, idf, moons, realnvp};
-use dgm_core::cli::{ModelCommand, Preset};
+use ch03_flows::experiment::CHAPTER;
+use ch03_flows::experiment::idf::IdfCommand;
+use ch03_flows::experiment::moons::MoonsCommand;
+use ch03_flows::experiment::realnvp::RealNvpCommand;
+use ch03_flows::moons::MoonsData;
+use dgm_core::config::{Preset, Schedule};
+use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::testing::{few_digits, quick_context};
 
+const IDF: IdfCommand = IdfCommand { data_init: false };
+
 fn context(name: &str, model: &'static str) -> (RunContext, PathBuf) {
     quick_context(name, CHAPTER, model, 5)
+}
+
+/// What `sample --n <n>` asks for, with the raw values written to `samples_out`.
+fn request(n: usize, samples_out: Option<PathBuf>) -> DigitSamples {
+    DigitSamples {
+        n,
+        grid: None,
+        samples_out,
+    }
+}
+
+/// Batches of 8 for `max_epochs` epochs.
+fn tiny(schedule: Schedule, max_epochs: usize) -> Schedule {
+    Schedule {
+        batch_size: 8,
+        max_epochs,
+        ..schedule
+    }
 }
 
 /// The report on disk equals the returned one, every artifact exists, the metrics are finite.
@@ -31,12 +53,11 @@ fn check_report(report: &Report, dir: &std::path::Path, metrics: &[&str]) {
 
 #[test]
 fn realnvp_runs_reports_and_reloads() {
-    let (ctx, dir) = context("realnvp", realnvp::MODEL);
+    let (ctx, dir) = context("realnvp", "realnvp");
     let mut config = RealNvpConfig::quick();
     config.flow.hidden = 16;
-    config.batch_size = 8;
-    config.max_epochs = 2;
-    let report = realnvp::train_and_report(&config, &few_digits(), &ctx).unwrap();
+    config.schedule = tiny(config.schedule, 2);
+    let report = RealNvpCommand.train(&config, &few_digits(), &ctx).unwrap();
     check_report(
         &report,
         &dir,
@@ -47,11 +68,10 @@ fn realnvp_runs_reports_and_reloads() {
         ],
     );
     let npy = dir.join("s.npy");
-    assert!(
-        RealNvpCommand::sample(&ctx, 3, None, Some(&npy))
-            .unwrap()
-            .is_file()
-    );
+    let written =
+        sample_digit_model(&RealNvpCommand, &ctx, &request(3, Some(npy.clone()))).unwrap();
+    assert_eq!(written.len(), 2);
+    assert!(written.iter().all(|file| file.is_file()));
     // 128-byte header, then 3 x 64 float32 values.
     assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 3 * 64 * 4);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -59,29 +79,32 @@ fn realnvp_runs_reports_and_reloads() {
 
 #[test]
 fn idf_runs_reports_and_reloads() {
-    let (ctx, dir) = context("idf", idf::MODEL);
+    let (ctx, dir) = context("idf", "idf");
+    let quick = IdfConfig::quick();
     let config = IdfConfig {
         hidden: 16,
         flows: 2,
-        batch_size: 8,
-        max_epochs: 2,
-        ..IdfConfig::quick()
+        schedule: tiny(quick.schedule, 2),
+        ..quick
     };
-    let report = idf::train_and_report(&config, &few_digits(), &ctx).unwrap();
+    let report = IDF.train(&config, &few_digits(), &ctx).unwrap();
     check_report(&report, &dir, &["test_nll", "test_bpd"]);
-    assert!(IdfCommand::sample(&ctx, 2, None, None).unwrap().is_file());
+    let written = sample_digit_model(&IDF, &ctx, &request(2, None)).unwrap();
+    assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn moons_runs_reports_and_reloads() {
-    let (ctx, dir) = context("moons", moons::MODEL);
+    // Not a digit model: it is a command of its own.
+    use dgm_core::cli::Command;
+    let (ctx, dir) = context("moons", "realnvp-moons");
     let mut config = MoonsConfig::quick();
     config.flow.hidden = 16;
     config.points = 512;
     config.eval_points = 128;
     config.epochs = 2;
-    let report = moons::train_and_report(&config, &ctx).unwrap();
+    let report = MoonsCommand.train(&config, &ctx).unwrap();
     check_report(
         &report,
         &dir,
@@ -92,18 +115,17 @@ fn moons_runs_reports_and_reloads() {
         ],
     );
     let npy = dir.join("points.npy");
-    assert!(
-        MoonsCommand::sample(&ctx, 10, None, Some(&npy))
-            .unwrap()
-            .is_file()
-    );
+    let written = MoonsCommand
+        .sample(&ctx, &request(10, Some(npy.clone())))
+        .unwrap();
+    assert!(written.iter().all(|file| file.is_file()));
     assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 10 * 2 * 4);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn the_moons_are_standardised_with_the_training_statistics() {
-    let data = moons::MoonsData::generate(&MoonsConfig::quick(), 1);
+    let data = MoonsData::generate(&MoonsConfig::quick(), 1);
     for d in 0..2 {
         let column: Vec<f64> = data
             .train
@@ -125,8 +147,8 @@ fn the_moons_are_standardised_with_the_training_statistics() {
 
 #[test]
 fn reloading_without_a_run_says_to_train_first() {
-    let (ctx, _) = context("missing", idf::MODEL);
-    let err = IdfCommand::sample(&ctx, 4, None, None)
+    let (ctx, _) = context("missing", "idf");
+    let err = sample_digit_model(&IDF, &ctx, &request(4, None))
         .unwrap_err()
         .to_string();
     assert!(err.contains("train the model first"), "{err}");
@@ -138,20 +160,20 @@ fn reloading_without_a_run_says_to_train_first() {
 
 #[test]
 fn a_run_of_another_model_is_refused() {
-    let (idf_ctx, dir) = context("other", idf::MODEL);
+    let (idf_ctx, dir) = context("other", "idf");
+    let quick = IdfConfig::quick();
     let config = IdfConfig {
         hidden: 8,
         flows: 1,
-        batch_size: 8,
-        max_epochs: 1,
-        ..IdfConfig::quick()
+        schedule: tiny(quick.schedule, 1),
+        ..quick
     };
-    idf::train_and_report(&config, &few_digits(), &idf_ctx).unwrap();
+    IDF.train(&config, &few_digits(), &idf_ctx).unwrap();
     let realnvp_ctx = RunContext {
-        model: realnvp::MODEL,
+        model: "realnvp",
         ..idf_ctx.clone()
     };
-    let err = RealNvpCommand::sample(&realnvp_ctx, 2, None, None)
+    let err = sample_digit_model(&RealNvpCommand, &realnvp_ctx, &request(2, None))
         .unwrap_err()
         .to_string();
     assert!(

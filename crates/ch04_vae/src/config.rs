@@ -2,7 +2,7 @@
 //! seconds-long budget.
 
 use clap::ValueEnum;
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
 /// The prior p(z) of the latent code.
@@ -47,12 +47,10 @@ pub struct VaeConfig {
     pub components: usize,
     /// Coupling layers of the flow prior.
     pub flow_couplings: usize,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated (the book's `max_patience`).
-    pub patience: usize,
+    /// Adamax with batches of 64 at 1e-3, early stopping on the validation -ELBO with
+    /// patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
     /// Samples per test image of the importance-weighted likelihood estimate.
     pub iw_samples: usize,
 }
@@ -68,26 +66,28 @@ impl Preset for VaeConfig {
             prior: PriorKind::Standard,
             components: 16,
             flow_couplings: 3,
-            batch_size: 64,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 20,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 20,
+            },
             iw_samples: 1000,
         }
     }
 
     /// The same model for 15 epochs, with 100 importance samples.
     fn quick() -> VaeConfig {
+        let full = VaeConfig::full();
         VaeConfig {
-            max_epochs: 15,
-            patience: 3,
+            schedule: full.schedule.with_epochs(15, 3),
             iw_samples: 100,
-            ..VaeConfig::full()
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
-pub mod experiments;
+pub mod experiment;
+pub mod pictures;
 pub mod prior;
 pub mod vae;

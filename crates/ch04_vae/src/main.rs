@@ -3,10 +3,9 @@
 use std::process::ExitCode;
 
 use ch04_vae::config::PriorKind;
-use ch04_vae::experiments::CHAPTER;
-use ch04_vae::experiments::vae::{Flow, Mog, PriorsCommand, Standard, VaeCommand, Vampprior};
+use ch04_vae::experiment::{CHAPTER, VaeCommand};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 4: variational auto-encoders.
 #[derive(Parser, Debug)]
@@ -39,14 +38,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = &cli.run;
     let result = match cli.model {
-        None => run_command::<VaeCommand>(args, CHAPTER, None),
-        Some(Model::Vae { action }) => run_command::<VaeCommand>(args, CHAPTER, action),
-        Some(Model::Priors { prior, action }) => match prior {
-            PriorKind::Standard => run_command::<PriorsCommand<Standard>>(args, CHAPTER, action),
-            PriorKind::Mog => run_command::<PriorsCommand<Mog>>(args, CHAPTER, action),
-            PriorKind::Vampprior => run_command::<PriorsCommand<Vampprior>>(args, CHAPTER, action),
-            PriorKind::Flow => run_command::<PriorsCommand<Flow>>(args, CHAPTER, action),
-        },
+        None => run(&VaeCommand::Vae, args, CHAPTER, None),
+        Some(Model::Vae { action }) => run(&VaeCommand::Vae, args, CHAPTER, action),
+        Some(Model::Priors { prior, action }) => {
+            run(&VaeCommand::Priors(prior), args, CHAPTER, action)
+        }
     };
     exit_code(result)
 }

@@ -6,10 +6,11 @@
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use dgm_core::data::Split;
 use dgm_core::distributions::{
     categorical_mean, log_categorical, log_normal_diag, sample_categorical,
 };
-use dgm_core::metrics::importance_weighted_log_likelihood;
+use dgm_core::metrics::{importance_weighted_log_likelihood, split_mean};
 use dgm_core::nn::{Activation, Init, Mlp};
 
 use crate::config::VaeConfig;
@@ -174,3 +175,51 @@ impl Vae {
     }
 }
 // ANCHOR_END: sample
+
+/// A latent-variable model evaluated by its ELBO and by importance weighting: the VAE, and
+/// chapter 5's hierarchical VAE.
+pub trait VariationalBound {
+    /// One-sample ELBO per image.
+    ///
+    /// # Shapes
+    /// - x: [batch, D]
+    /// - returns: [batch]
+    fn elbo(&self, x: Tensor<2>) -> Tensor<1>;
+    /// The importance-weighted estimate of log p(x) with `k` samples per image.
+    ///
+    /// # Shapes
+    /// - x: [batch, D]
+    /// - returns: [batch]
+    fn iw_log_likelihood(&self, x: Tensor<2>, k: usize) -> Tensor<1>;
+}
+
+impl VariationalBound for Vae {
+    fn elbo(&self, x: Tensor<2>) -> Tensor<1> {
+        Vae::elbo(self, x)
+    }
+
+    fn iw_log_likelihood(&self, x: Tensor<2>, k: usize) -> Tensor<1> {
+        Vae::iw_log_likelihood(self, x, k)
+    }
+}
+
+/// Images per batch of the importance-weighted estimate (each is repeated K times).
+const IW_BATCH: usize = 8;
+
+/// -ELBO averaged over a split (one sample of z per image, as in the book): an upper bound on
+/// the NLL, nats per image.
+pub fn neg_elbo(
+    model: &impl VariationalBound,
+    split: &Split,
+    batch_size: usize,
+    device: &Device,
+) -> f64 {
+    split_mean(split, batch_size, device, |x| model.elbo(x).neg())
+}
+
+/// The importance-weighted NLL estimate with `k` samples per image, averaged over a split.
+pub fn nll_iw(model: &impl VariationalBound, split: &Split, k: usize, device: &Device) -> f64 {
+    split_mean(split, IW_BATCH, device, |x| {
+        model.iw_log_likelihood(x, k).neg()
+    })
+}

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use ch04_vae::config::{PriorKind, VaeConfig};
 use ch04_vae::vae::Vae;
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 use dgm_core::distributions::log_standard_normal;
 

@@ -3,30 +3,44 @@
 use std::path::PathBuf;
 
 use ch04_vae::config::{PriorKind, VaeConfig};
-use ch04_vae::experiments::CHAPTER;
-use ch04_vae::experiments::vae::{PriorsCommand, VaeCommand, Vampprior, train_and_report};
-use dgm_core::cli::{ModelCommand, Preset};
+use ch04_vae::experiment::{CHAPTER, VaeCommand};
+use dgm_core::config::Schedule;
+use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::testing::{few_digits, quick_context};
 
-fn context(name: &str, model: &'static str, command: &'static str) -> (RunContext, PathBuf) {
-    let (ctx, dir) = quick_context(name, CHAPTER, model, 2);
-    (ctx.with_command(command), dir)
+/// A quick run's context of `command`, selected by its words (`priors --prior mog`).
+fn context(name: &str, command: &VaeCommand) -> (RunContext, PathBuf) {
+    let (ctx, dir) = quick_context(name, CHAPTER, command.name(), 2);
+    let ctx = RunContext {
+        command: command.words(),
+        ..ctx
+    };
+    (ctx, dir)
 }
 
-fn tiny(prior: PriorKind) -> VaeConfig {
-    let config = VaeConfig {
+/// What `sample --n <n>` asks for, with the raw values written to `samples_out`.
+fn request(n: usize, samples_out: Option<PathBuf>) -> DigitSamples {
+    DigitSamples {
+        n,
+        grid: None,
+        samples_out,
+    }
+}
+
+/// The preset of `command` with M = 16, two epochs of batches of 8 and 5 importance samples.
+fn tiny(command: &VaeCommand) -> VaeConfig {
+    let quick = command.config(true);
+    VaeConfig {
         hidden: 16,
-        batch_size: 8,
-        max_epochs: 2,
+        schedule: Schedule {
+            batch_size: 8,
+            max_epochs: 2,
+            ..quick.schedule
+        },
         iw_samples: 5,
-        ..VaeConfig::quick()
-    };
-    if prior == PriorKind::Standard {
-        config
-    } else {
-        config.with_prior(prior)
+        ..quick
     }
 }
 
@@ -43,34 +57,45 @@ fn check(report: &Report, dir: &std::path::Path) {
 
 #[test]
 fn the_vae_runs_reports_and_reloads() {
-    let (ctx, dir) = context("vae", "vae", "vae");
-    let report = train_and_report(&tiny(PriorKind::Standard), &few_digits(), &ctx).unwrap();
+    let vae = VaeCommand::Vae;
+    let (ctx, dir) = context("vae", &vae);
+    let report = vae.train(&tiny(&vae), &few_digits(), &ctx).unwrap();
     check(&report, &dir);
     assert!(!report.artifacts.contains_key("latent"));
-    assert!(VaeCommand::sample(&ctx, 3, None, None).unwrap().is_file());
+    let written = sample_digit_model(&vae, &ctx, &request(3, None)).unwrap();
+    assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn the_vampprior_run_draws_its_latent_map() {
-    let (ctx, dir) = context("vamp", "priors-vampprior", "priors --prior vampprior");
-    let report = train_and_report(&tiny(PriorKind::Vampprior), &few_digits(), &ctx).unwrap();
+    let vamp = VaeCommand::Priors(PriorKind::Vampprior);
+    let (ctx, dir) = context("vamp", &vamp);
+    let config = tiny(&vamp);
+    assert_eq!((config.latent, config.prior), (2, PriorKind::Vampprior));
+    let report = vamp.train(&config, &few_digits(), &ctx).unwrap();
     check(&report, &dir);
     assert_eq!(report.artifacts["latent"], "latent.png");
     let npy = dir.join("s.npy");
-    assert!(
-        PriorsCommand::<Vampprior>::sample(&ctx, 4, None, Some(&npy))
-            .unwrap()
-            .is_file()
-    );
+    let written = sample_digit_model(&vamp, &ctx, &request(4, Some(npy.clone()))).unwrap();
+    assert!(written.iter().all(|file| file.is_file()));
     assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 4 * 64 * 4);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
+fn a_prior_is_named_by_its_kind_and_selected_by_its_flag() {
+    let mog = VaeCommand::Priors(PriorKind::Mog);
+    assert_eq!(mog.name(), "priors-mog");
+    assert_eq!(mog.words(), "priors --prior mog");
+    assert_eq!(VaeCommand::Vae.words(), "vae");
+}
+
+#[test]
 fn reloading_without_a_run_names_the_prior_command() {
-    let (ctx, _) = context("missing", "priors-mog", "priors --prior mog");
-    let err = PriorsCommand::<ch04_vae::experiments::vae::Mog>::sample(&ctx, 2, None, None)
+    let mog = VaeCommand::Priors(PriorKind::Mog);
+    let (ctx, _) = context("missing", &mog);
+    let err = sample_digit_model(&mog, &ctx, &request(2, None))
         .unwrap_err()
         .to_string();
     assert!(

@@ -1,7 +1,7 @@
 //! Settings of the hierarchical VAE: `full()` is the book's, `quick()` the same model at a
 //! seconds-long budget.
 
-use dgm_core::cli::Preset;
+use dgm_core::config::{Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
 /// The two-level top-down VAE (Tomczak, `vae_hierarchical_example`).
@@ -15,12 +15,10 @@ pub struct HvaeConfig {
     pub hidden: usize,
     /// L: size of the top latent z_2; the lower z_1 has 2L dimensions.
     pub latent: usize,
-    pub batch_size: usize,
-    /// Adamax learning rate.
-    pub learning_rate: f64,
-    pub max_epochs: usize,
-    /// Consecutive non-improving validation epochs tolerated (the book's `max_patience`).
-    pub patience: usize,
+    /// Adamax with batches of 64 at 1e-3, early stopping on the validation -ELBO with
+    /// patience 20.
+    #[serde(flatten)]
+    pub schedule: Schedule,
     /// Samples per test image of the importance-weighted likelihood estimate.
     pub iw_samples: usize,
 }
@@ -33,25 +31,27 @@ impl Preset for HvaeConfig {
             levels: 17,
             hidden: 256,
             latent: 8,
-            batch_size: 64,
-            learning_rate: 1e-3,
-            max_epochs: 1000,
-            patience: 20,
+            schedule: Schedule {
+                batch_size: 64,
+                learning_rate: 1e-3,
+                max_epochs: 1000,
+                patience: 20,
+            },
             iw_samples: 1000,
         }
     }
 
     /// The same model for 15 epochs, with 100 importance samples.
     fn quick() -> HvaeConfig {
+        let full = HvaeConfig::full();
         HvaeConfig {
-            max_epochs: 15,
-            patience: 3,
+            schedule: full.schedule.with_epochs(15, 3),
             iw_samples: 100,
-            ..HvaeConfig::full()
+            ..full
         }
     }
 
     fn max_epochs(&mut self) -> &mut usize {
-        &mut self.max_epochs
+        &mut self.schedule.max_epochs
     }
 }

@@ -1,17 +1,18 @@
-//! The hierarchical VAE on the digits from start to report, and the verbs that reuse its
-//! checkpoint (sample, bench).
-
-use std::path::{Path, PathBuf};
+//! The hierarchical VAE on the digits from start to report: chapter 4's protocol (early stopping
+//! on the validation -ELBO, the test -ELBO and importance-weighted NLL of the best model, samples,
+//! reconstructions, interpolations) with chapter 4's bound and pictures, through the traits of
+//! its model files.
 
 use anyhow::Result;
 use burn::prelude::*;
-use ch04_vae::experiments::pictures::Autoencoder;
-use ch04_vae::experiments::vae::{LatentModel, Schedule, VariationalBound, train_and_evaluate};
-use dgm_core::cli::ModelCommand;
+use ch04_vae::pictures::{Autoencoder, PICTURES, save_pictures};
+use ch04_vae::vae::{VariationalBound, neg_elbo, nll_iw};
 use dgm_core::data::{Digits, to_host};
-use dgm_core::experiment::{Bench, GRID_IMAGES, Trainer, measure, reload, write_digit_samples};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
+use dgm_core::metrics::bits_per_dim;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
+use dgm_core::train::Trainer;
 
 use crate::config::HvaeConfig;
 use crate::hvae::Hvae;
@@ -40,83 +41,59 @@ impl Autoencoder for Hvae {
     }
 }
 
-impl LatentModel for Hvae {
-    fn parameters(&self) -> usize {
-        Hvae::parameters(self)
-    }
-
-    fn generate(&self, n: usize, device: &Device) -> Tensor<2> {
-        self.sample(n, device)
-    }
-}
-
-impl From<&HvaeConfig> for Schedule {
-    fn from(config: &HvaeConfig) -> Schedule {
-        Schedule {
-            batch_size: config.batch_size,
-            learning_rate: config.learning_rate,
-            max_epochs: config.max_epochs,
-            patience: config.patience,
-            iw_samples: config.iw_samples,
-        }
-    }
-}
-
-/// Trains with early stopping on the validation -ELBO, evaluates the best model (BatchNorm
-/// with its running statistics) on the test split, and writes every output of the run
-/// (chapter 4's experiment, with this model).
-pub fn train_and_report(config: &HvaeConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
-    let build = |device: &Device| Hvae::new(config, device);
-    let done = train_and_evaluate(build, &Schedule::from(config), config, digits, ctx)?;
-    done.run.finish(
-        ctx,
-        &done.fitted,
-        done.parameters,
-        config,
-        &done.metrics,
-        &done.artifacts,
-    )
-}
-
 /// The hierarchical VAE on the command line.
 pub struct HvaeCommand;
 
-impl ModelCommand for HvaeCommand {
-    const MODEL: &'static str = "hvae";
+impl DigitModel for HvaeCommand {
     type Config = HvaeConfig;
+    type Network = Hvae;
 
-    fn train(config: &HvaeConfig, ctx: &RunContext) -> Result<Report> {
-        train_and_report(config, &Digits::load()?, ctx)
+    fn name(&self) -> &'static str {
+        "hvae"
     }
 
-    /// Reloads the best checkpoint of a finished run and draws `n` new images.
-    fn sample(
-        ctx: &RunContext,
-        n: usize,
-        grid: Option<PathBuf>,
-        samples_out: Option<&Path>,
-    ) -> Result<PathBuf> {
-        let (run, config, model) = reload(ctx, Hvae::new)?;
-        let config: HvaeConfig = config;
-        let samples = to_host(model.sample(n, &ctx.device));
-        write_digit_samples(&run, ctx, &samples, config.dim, grid, samples_out)
+    fn build(&self, config: &HvaeConfig, device: &Device) -> Hvae {
+        Hvae::new(config, device)
     }
 
-    /// Times `passes` training passes (no validation) and one sample grid.
-    fn bench(config: &HvaeConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
-        let digits = Digits::load()?;
-        let mut trainer = Trainer::adamax(config.learning_rate, config.batch_size, ctx);
-        let model = Hvae::new(config, trainer.device());
-        measure(
-            ctx,
-            model,
-            &mut trainer,
-            &digits.train,
-            passes,
-            |model, x| model.loss(x),
-            |model| {
-                to_host(model.valid().sample(GRID_IMAGES, &ctx.device));
-            },
-        )
+    /// Adamax, as in every Tomczak example.
+    fn trainer(&self, config: &HvaeConfig, ctx: &RunContext) -> Trainer {
+        Trainer::adamax(&config.schedule, ctx)
+    }
+
+    /// The batch mean of -ELBO with closed-form KLs.
+    fn loss(&self, _: &HvaeConfig, hvae: &Hvae, x: Tensor<2>) -> Tensor<1> {
+        hvae.loss(x)
+    }
+
+    fn generate(&self, _: &HvaeConfig, hvae: &Hvae, n: usize, device: &Device) -> Tensor<2> {
+        hvae.sample(n, device)
+    }
+
+    /// Trains with early stopping on the validation -ELBO, evaluates the best model (BatchNorm
+    /// with its running statistics) on the test split, draws its samples, reconstructions and
+    /// interpolations, and writes every output of the run.
+    fn train(&self, config: &HvaeConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
+        let batch = config.schedule.batch_size;
+        let (run, fitted) = fit_digits(self, config, digits, ctx, "val_neg_elbo", |hvae| {
+            neg_elbo(&hvae.valid(), &digits.val, batch, &ctx.device)
+        })?;
+
+        let best = fitted.best_model.valid();
+        let test_neg_elbo = neg_elbo(&best, &digits.test, batch, &ctx.device);
+        let test_nll_iw = nll_iw(&best, &digits.test, config.iw_samples, &ctx.device);
+        let samples = to_host(best.sample(SAMPLES, &ctx.device));
+        let [fd, confidence] = run.score_samples(&samples)?;
+        save_pictures(&run.dir, &best, &digits.test, &ctx.device)?;
+        let metrics = [
+            ("test_neg_elbo", test_neg_elbo),
+            ("test_nll_iw", test_nll_iw),
+            ("test_bpd", bits_per_dim(test_nll_iw, config.dim)),
+            fd,
+            confidence,
+        ];
+        let artifacts = [DIGIT_ARTIFACTS.as_slice(), &PICTURES].concat();
+        // The trained parameters, without the BatchNorm running statistics burn counts too.
+        run.finish(&fitted.summary(), best.parameters(), &metrics, &artifacts)
     }
 }

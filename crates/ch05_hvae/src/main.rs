@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use ch05_hvae::experiment::{CHAPTER, HvaeCommand};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run_command};
+use dgm_core::cli::{Action, RunArgs, exit_code, run};
 
 /// Chapter 5: hierarchical VAEs.
 #[derive(Parser, Debug)]
@@ -28,5 +28,5 @@ enum Model {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let action = cli.model.and_then(|Model::Hvae { action }| action);
-    exit_code(run_command::<HvaeCommand>(&cli.run, CHAPTER, action))
+    exit_code(run(&HvaeCommand, &cli.run, CHAPTER, action))
 }

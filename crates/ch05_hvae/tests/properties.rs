@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use ch05_hvae::config::HvaeConfig;
 use ch05_hvae::hvae::Hvae;
-use dgm_core::cli::Preset;
+use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 
 static RNG: Mutex<()> = Mutex::new(());

@@ -1,8 +1,9 @@
 //! A tiny end-to-end run: a few steps, a report, a reload.
 
 use ch05_hvae::config::HvaeConfig;
-use ch05_hvae::experiment::{CHAPTER, HvaeCommand, train_and_report};
-use dgm_core::cli::{ModelCommand, Preset};
+use ch05_hvae::experiment::{CHAPTER, HvaeCommand};
+use dgm_core::config::{Preset, Schedule};
+use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use dgm_core::report::Report;
 use dgm_core::testing::{few_digits, quick_context};
 
@@ -10,14 +11,18 @@ use dgm_core::testing::{few_digits, quick_context};
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
     let (ctx, dir) = quick_context("smoke", CHAPTER, "hvae", 1);
     let digits = few_digits();
+    let quick = HvaeConfig::quick();
     let config = HvaeConfig {
         hidden: 16,
-        batch_size: 8,
-        max_epochs: 2,
+        schedule: Schedule {
+            batch_size: 8,
+            max_epochs: 2,
+            ..quick.schedule
+        },
         iw_samples: 5,
-        ..HvaeConfig::quick()
+        ..quick
     };
-    let report = train_and_report(&config, &digits, &ctx).unwrap();
+    let report = HvaeCommand.train(&config, &digits, &ctx).unwrap();
     assert_eq!(Report::read(&dir.join("report.json")).unwrap(), report);
     for key in ["test_neg_elbo", "test_nll_iw", "test_bpd"] {
         assert!(report.metrics[key].is_finite(), "{key}");
@@ -25,6 +30,12 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     for file in report.artifacts.values() {
         assert!(dir.join(file).is_file(), "{file} was not written");
     }
-    assert!(HvaeCommand::sample(&ctx, 3, None, None).unwrap().is_file());
+    let request = DigitSamples {
+        n: 3,
+        grid: None,
+        samples_out: None,
+    };
+    let written = sample_digit_model(&HvaeCommand, &ctx, &request).unwrap();
+    assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,5 +1,6 @@
 //! What a VAE shows besides samples: reconstructions, a walk through latent space, and for a
-//! 2-D latent space the whole map of it.
+//! 2-D latent space the whole map of it. The first two need only an [`Autoencoder`], so chapter
+//! 5's hierarchical VAE draws them too.
 
 use std::path::Path;
 
@@ -8,6 +9,7 @@ use burn::prelude::*;
 use dgm_core::data::{DIGITS_DIM, Split, to_host};
 use dgm_core::images::{DIGITS_GRID, GridSpec, alternate_rows, save_grid};
 use dgm_core::plot::density_with_points;
+use dgm_core::run::RunDir;
 
 use crate::vae::Vae;
 
@@ -19,6 +21,14 @@ const STEPS: usize = 10;
 const PAIRS: usize = 6;
 /// Grid points per side of the prior's density map.
 const RESOLUTION: usize = 120;
+
+/// The files [`save_pictures`] writes, by role.
+pub const PICTURES: [(&str, &str); 2] = [
+    ("reconstructions", "reconstructions.png"),
+    ("interpolation", "interpolation.png"),
+];
+/// The files of [`save_latent_map`], by role (the plot writes its points beside it as CSV).
+pub const LATENT_MAP: [(&str, &str); 2] = [("latent", "latent.png"), ("latent_csv", "latent.csv")];
 
 /// A model with an encoder and a decoder, as the pictures need it: a code for an image and an
 /// image for a code (chapter 5's hierarchical VAE is one too).
@@ -45,6 +55,18 @@ impl Autoencoder for Vae {
     fn picture(&self, code: Tensor<2>) -> Tensor<2> {
         self.mean_image(code)
     }
+}
+
+/// Writes the [`PICTURES`] of `model` into the run directory: reconstructions of test digits,
+/// then interpolations between them.
+pub fn save_pictures(
+    dir: &RunDir,
+    model: &impl Autoencoder,
+    test: &Split,
+    device: &Device,
+) -> Result<()> {
+    save_reconstructions(&dir.path("reconstructions.png"), model, test, device)?;
+    save_interpolation(&dir.path("interpolation.png"), model, test, device)
 }
 
 /// `reconstructions.png`: rows of 8 test digits, each followed by the row of their
@@ -97,10 +119,10 @@ pub fn save_interpolation(
     save_grid(path, &images, spec)
 }
 
-/// `latent.png` (2-D latent spaces only): the prior's density as filled contours, and the
-/// posterior means mu(x) of the test digits on top, coloured by their label: the aggregated
-/// posterior the prior should match.
-pub fn save_latent_map(path: &Path, model: &Vae, test: &Split, device: &Device) -> Result<()> {
+/// Writes the [`LATENT_MAP`] into the run directory (2-D latent spaces only): the prior's
+/// density as filled contours, and the posterior means mu(x) of the test digits on top, coloured
+/// by their label: the aggregated posterior the prior should match.
+pub fn save_latent_map(dir: &RunDir, model: &Vae, test: &Split, device: &Device) -> Result<()> {
     let all: Vec<usize> = (0..test.len()).collect();
     let (mu, _) = model.encode(test.rows(&all, device));
     let means = to_host(mu);
@@ -130,7 +152,7 @@ pub fn save_latent_map(path: &Path, model: &Vae, test: &Split, device: &Device) 
         .map(|(m, &label)| (m[0] as f64, m[1] as f64, label))
         .collect();
     density_with_points(
-        path,
+        &dir.path("latent.png"),
         "prior density and test posterior means",
         &log_density,
         RESOLUTION,

@@ -1,5 +1,4 @@
-//! One run of each model from start to report, and the verbs that reuse its checkpoint
-//! (sample, bench).
+//! The protocols of the chapter's models: how each is trained, evaluated and sampled.
 
 pub mod idf;
 pub mod moons;

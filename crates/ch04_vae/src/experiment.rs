@@ -1,0 +1,108 @@
+//! The chapter's VAEs from start to report: the book's `vae` (L = 16, standard normal prior) and
+//! the prior experiment `priors --prior <kind>` (L = 2), both with Tomczak's protocol of early
+//! stopping on the validation -ELBO and the test numbers of the best model.
+
+use anyhow::Result;
+use burn::prelude::*;
+use dgm_core::config::Preset;
+use dgm_core::data::{Digits, to_host};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
+use dgm_core::metrics::bits_per_dim;
+use dgm_core::report::Report;
+use dgm_core::run::RunContext;
+use dgm_core::train::Trainer;
+
+use crate::config::{PriorKind, VaeConfig};
+use crate::pictures::{LATENT_MAP, PICTURES, save_latent_map, save_pictures};
+use crate::vae::{Vae, neg_elbo, nll_iw};
+
+/// The crate, as named in paths and reports.
+pub const CHAPTER: &str = "ch04_vae";
+
+/// One of the chapter's VAEs on the command line, as a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VaeCommand {
+    /// `vae`: the book's VAE, L = 16 and N(0, I).
+    Vae,
+    /// `priors --prior <kind>`: the same VAE with L = 2 and the prior `kind`.
+    Priors(PriorKind),
+}
+
+impl DigitModel for VaeCommand {
+    type Config = VaeConfig;
+    type Network = Vae;
+
+    fn name(&self) -> &'static str {
+        match self {
+            VaeCommand::Vae => "vae",
+            VaeCommand::Priors(PriorKind::Standard) => "priors-standard",
+            VaeCommand::Priors(PriorKind::Mog) => "priors-mog",
+            VaeCommand::Priors(PriorKind::Vampprior) => "priors-vampprior",
+            VaeCommand::Priors(PriorKind::Flow) => "priors-flow",
+        }
+    }
+
+    fn words(&self) -> String {
+        match self {
+            VaeCommand::Vae => "vae".into(),
+            VaeCommand::Priors(kind) => format!("priors --prior {}", kind.name()),
+        }
+    }
+
+    fn config(&self, quick: bool) -> VaeConfig {
+        match self {
+            VaeCommand::Vae => VaeConfig::preset(quick),
+            VaeCommand::Priors(kind) => VaeConfig::preset(quick).with_prior(*kind),
+        }
+    }
+
+    fn build(&self, config: &VaeConfig, device: &Device) -> Vae {
+        Vae::new(config, device)
+    }
+
+    /// Adamax, as in every Tomczak example.
+    fn trainer(&self, config: &VaeConfig, ctx: &RunContext) -> Trainer {
+        Trainer::adamax(&config.schedule, ctx)
+    }
+
+    /// The batch mean of the one-sample -ELBO.
+    fn loss(&self, _: &VaeConfig, vae: &Vae, x: Tensor<2>) -> Tensor<1> {
+        vae.loss(x)
+    }
+
+    fn generate(&self, _: &VaeConfig, vae: &Vae, n: usize, device: &Device) -> Tensor<2> {
+        vae.sample(n, device)
+    }
+
+    // ANCHOR: train
+    /// Trains with early stopping on the validation -ELBO, evaluates the best model on the test
+    /// split (-ELBO, the importance-weighted NLL), draws its samples, reconstructions and
+    /// interpolations, and for a 2-D latent space its latent map; writes every output of the run.
+    fn train(&self, config: &VaeConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
+        let batch = config.schedule.batch_size;
+        let (run, fitted) = fit_digits(self, config, digits, ctx, "val_neg_elbo", |vae| {
+            neg_elbo(&vae.valid(), &digits.val, batch, &ctx.device)
+        })?;
+
+        let best = fitted.best_model.valid();
+        let test_neg_elbo = neg_elbo(&best, &digits.test, batch, &ctx.device);
+        let test_nll_iw = nll_iw(&best, &digits.test, config.iw_samples, &ctx.device);
+        let samples = to_host(best.sample(SAMPLES, &ctx.device));
+        let [fd, confidence] = run.score_samples(&samples)?;
+        save_pictures(&run.dir, &best, &digits.test, &ctx.device)?;
+        let mut artifacts = [DIGIT_ARTIFACTS.as_slice(), &PICTURES].concat();
+        if config.latent == 2 {
+            save_latent_map(&run.dir, &best, &digits.test, &ctx.device)?;
+            artifacts.extend(LATENT_MAP);
+        }
+        let metrics = [
+            ("test_neg_elbo", test_neg_elbo),
+            ("test_nll_iw", test_nll_iw),
+            ("test_bpd", bits_per_dim(test_nll_iw, config.dim)),
+            fd,
+            confidence,
+        ];
+        run.finish(&fitted.summary(), best.num_params(), &metrics, &artifacts)
+    }
+    // ANCHOR_END: train
+}
