@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use ch01_mog::experiment::{CHAPTER, MogCommand};
 use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use dgm_core::cli::{Action, Flags, execute, exit_code};
 
 /// Chapter 1: a mixture of Gaussians.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
     #[command(flatten)]
-    run: RunArgs,
+    run: Flags,
     /// Learn the mixing weights (the book fixes them at 1/K); runs are named
     /// `mog-learned-weights`.
     #[arg(long, global = true)]
@@ -35,5 +35,5 @@ fn main() -> ExitCode {
         learn_weights: cli.learn_weights,
     };
     let action = cli.model.and_then(|Model::Mog { action }| action);
-    exit_code(run(&mog, &cli.run, CHAPTER, action))
+    exit_code(execute(&mog, &cli.run, CHAPTER, action))
 }

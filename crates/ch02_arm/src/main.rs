@@ -6,7 +6,7 @@ use ch02_arm::experiment::CHAPTER;
 use ch02_arm::experiment::causal_conv::CausalConv;
 use ch02_arm::experiment::transformer::SmilesTransformer;
 use clap::Subcommand;
-use dgm_core::cli::{Action, run};
+use dgm_core::cli::{Action, execute};
 use dgm_core::experiment::TextSamples;
 
 /// The chapter's models.
@@ -27,8 +27,8 @@ enum Model {
 fn main() -> ExitCode {
     let about = "Chapter 2: autoregressive models.";
     dgm_core::cli::main(CHAPTER, about, |model, flags| match model {
-        None => run(&CausalConv, flags, CHAPTER, None),
-        Some(Model::CausalConv { action }) => run(&CausalConv, flags, CHAPTER, action),
-        Some(Model::Transformer { action }) => run(&SmilesTransformer, flags, CHAPTER, action),
+        None => execute(&CausalConv, flags, CHAPTER, None),
+        Some(Model::CausalConv { action }) => execute(&CausalConv, flags, CHAPTER, action),
+        Some(Model::Transformer { action }) => execute(&SmilesTransformer, flags, CHAPTER, action),
     })
 }

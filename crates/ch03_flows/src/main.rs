@@ -6,19 +6,10 @@ use ch03_flows::experiment::CHAPTER;
 use ch03_flows::experiment::idf::IdfCommand;
 use ch03_flows::experiment::moons::MoonsCommand;
 use ch03_flows::experiment::realnvp::RealNvpCommand;
-use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use clap::Subcommand;
+use dgm_core::cli::{Action, execute};
 
-/// Chapter 3: flows.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(subcommand)]
-    model: Option<Model>,
-}
-
+/// The chapter's models.
 #[derive(Subcommand, Debug)]
 enum Model {
     /// Tomczak's RealNVP on the dequantised 8x8 digits (the default).
@@ -45,15 +36,16 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let args = &cli.run;
-    let idf = |data_init| IdfCommand { data_init };
-    let result = match cli.model {
-        None => run(&RealNvpCommand, args, CHAPTER, None),
-        Some(Model::Realnvp { action }) => run(&RealNvpCommand, args, CHAPTER, action),
-        Some(Model::Idf { action }) => run(&idf(false), args, CHAPTER, action),
-        Some(Model::IdfDataInit { action }) => run(&idf(true), args, CHAPTER, action),
-        Some(Model::RealnvpMoons { action }) => run(&MoonsCommand, args, CHAPTER, action),
-    };
-    exit_code(result)
+    let about = "Chapter 3: flows.";
+    dgm_core::cli::main(CHAPTER, about, |model, flags| match model {
+        None => execute(&RealNvpCommand, flags, CHAPTER, None),
+        Some(Model::Realnvp { action }) => execute(&RealNvpCommand, flags, CHAPTER, action),
+        Some(Model::Idf { action }) => {
+            execute(&IdfCommand { data_init: false }, flags, CHAPTER, action)
+        }
+        Some(Model::IdfDataInit { action }) => {
+            execute(&IdfCommand { data_init: true }, flags, CHAPTER, action)
+        }
+        Some(Model::RealnvpMoons { action }) => execute(&MoonsCommand, flags, CHAPTER, action),
+    })
 }

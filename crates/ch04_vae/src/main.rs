@@ -4,19 +4,10 @@ use std::process::ExitCode;
 
 use ch04_vae::config::PriorKind;
 use ch04_vae::experiment::{CHAPTER, VaeCommand};
-use clap::{Parser, Subcommand};
-use dgm_core::cli::{Action, RunArgs, exit_code, run};
+use clap::Subcommand;
+use dgm_core::cli::{Action, execute};
 
-/// Chapter 4: variational auto-encoders.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Cli {
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(subcommand)]
-    model: Option<Model>,
-}
-
+/// The chapter's models.
 #[derive(Subcommand, Debug)]
 enum Model {
     /// Tomczak's VAE on the 8x8 digits: L = 16, categorical decoder (the default).
@@ -35,14 +26,12 @@ enum Model {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let args = &cli.run;
-    let result = match cli.model {
-        None => run(&VaeCommand::Vae, args, CHAPTER, None),
-        Some(Model::Vae { action }) => run(&VaeCommand::Vae, args, CHAPTER, action),
+    let about = "Chapter 4: variational auto-encoders.";
+    dgm_core::cli::main(CHAPTER, about, |model, flags| match model {
+        None => execute(&VaeCommand::Vae, flags, CHAPTER, None),
+        Some(Model::Vae { action }) => execute(&VaeCommand::Vae, flags, CHAPTER, action),
         Some(Model::Priors { prior, action }) => {
-            run(&VaeCommand::Priors(prior), args, CHAPTER, action)
+            execute(&VaeCommand::Priors(prior), flags, CHAPTER, action)
         }
-    };
-    exit_code(result)
+    })
 }

@@ -3,23 +3,9 @@
 use std::process::ExitCode;
 
 use ch06_diffusion::experiment::{CHAPTER, Diffusion};
-use clap::Subcommand;
-use dgm_core::cli::{Action, run};
-
-/// The chapter's models.
-#[derive(Subcommand, Debug)]
-enum Model {
-    /// Tomczak's diffusion-based deep generative model on the 8x8 digits (the default).
-    Ddgm {
-        #[command(subcommand)]
-        action: Option<Action>,
-    },
-}
 
 fn main() -> ExitCode {
     let about = "Chapter 6: diffusion models.";
-    dgm_core::cli::main(CHAPTER, about, |model, flags| match model {
-        None => run(&Diffusion, flags, CHAPTER, None),
-        Some(Model::Ddgm { action }) => run(&Diffusion, flags, CHAPTER, action),
-    })
+    let help = "Tomczak's diffusion-based deep generative model on the 8x8 digits (the default).";
+    dgm_core::cli::main_one(CHAPTER, about, help, &Diffusion)
 }

@@ -10,7 +10,7 @@ use ch07_score::experiment::fm::FlowMatching;
 use ch07_score::experiment::{CHAPTER, ode_nll};
 use ch07_score::fm::{log_likelihood, vector_field};
 use clap::Parser;
-use dgm_core::cli::RunArgs;
+use dgm_core::cli::Flags;
 use dgm_core::data::Digits;
 use dgm_core::experiment::{DigitModel, reload};
 
@@ -18,7 +18,7 @@ use dgm_core::experiment::{DigitModel, reload};
 #[derive(Parser, Debug)]
 struct Cli {
     #[command(flatten)]
-    run: RunArgs,
+    run: Flags,
     /// Time points of the Euler scheme (the book's run uses 100).
     #[arg(long, num_args = 1.., default_values_t = [100, 200, 400, 800])]
     points: Vec<usize>,

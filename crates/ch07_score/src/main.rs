@@ -7,7 +7,7 @@ use ch07_score::experiment::fm::FlowMatching;
 use ch07_score::experiment::sbgm::ScoreSde;
 use ch07_score::experiment::sm::ScoreMatching;
 use clap::Subcommand;
-use dgm_core::cli::{Action, run};
+use dgm_core::cli::{Action, execute};
 
 /// The chapter's models.
 #[derive(Subcommand, Debug)]
@@ -34,9 +34,9 @@ enum Model {
 fn main() -> ExitCode {
     let about = "Chapter 7: score-based models and flow matching.";
     dgm_core::cli::main(CHAPTER, about, |model, flags| match model {
-        None => run(&FlowMatching, flags, CHAPTER, None),
-        Some(Model::Fm { action }) => run(&FlowMatching, flags, CHAPTER, action),
-        Some(Model::Sbgm { action }) => run(&ScoreSde, flags, CHAPTER, action),
-        Some(Model::Sm { action }) => run(&ScoreMatching, flags, CHAPTER, action),
+        None => execute(&FlowMatching, flags, CHAPTER, None),
+        Some(Model::Fm { action }) => execute(&FlowMatching, flags, CHAPTER, action),
+        Some(Model::Sbgm { action }) => execute(&ScoreSde, flags, CHAPTER, action),
+        Some(Model::Sm { action }) => execute(&ScoreMatching, flags, CHAPTER, action),
     })
 }

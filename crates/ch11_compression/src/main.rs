@@ -7,7 +7,7 @@ use ch11_compression::experiment::CHAPTER;
 use ch11_compression::experiment::compressor::CompressionCommand;
 use ch11_compression::experiment::rate_distortion::RateDistortionCommand;
 use clap::Subcommand;
-use dgm_core::cli::{Action, run};
+use dgm_core::cli::{Action, execute};
 
 /// The chapter's models.
 #[derive(Subcommand, Debug)]
@@ -37,14 +37,14 @@ enum Model {
 fn main() -> ExitCode {
     let about = "Chapter 11: learned lossy compression with a real entropy coder.";
     dgm_core::cli::main(CHAPTER, about, |model, flags| match model {
-        None => run(&CompressionCommand(Arm), flags, CHAPTER, None),
-        Some(Model::Arm { action }) => run(&CompressionCommand(Arm), flags, CHAPTER, action),
-        Some(Model::Indp { action }) => run(&CompressionCommand(Indp), flags, CHAPTER, action),
+        None => execute(&CompressionCommand(Arm), flags, CHAPTER, None),
+        Some(Model::Arm { action }) => execute(&CompressionCommand(Arm), flags, CHAPTER, action),
+        Some(Model::Indp { action }) => execute(&CompressionCommand(Indp), flags, CHAPTER, action),
         Some(Model::Uniform { action }) => {
-            run(&CompressionCommand(Uniform), flags, CHAPTER, action)
+            execute(&CompressionCommand(Uniform), flags, CHAPTER, action)
         }
         Some(Model::RateDistortion { action }) => {
-            run(&RateDistortionCommand, flags, CHAPTER, action)
+            execute(&RateDistortionCommand, flags, CHAPTER, action)
         }
     })
 }

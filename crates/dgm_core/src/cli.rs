@@ -1,6 +1,6 @@
 //! The command-line flags every chapter shares.
 //!
-//! [`RunArgs`] is flattened into each chapter's clap parser with `global = true`, so the flags
+//! [`Flags`] is flattened into each chapter's clap parser with `global = true`, so the flags
 //! work before or after the subcommand: `ch02_arm --quick causal-conv` and
 //! `ch02_arm causal-conv --quick` mean the same.
 
@@ -19,7 +19,7 @@ use crate::run::RunContext;
 
 /// Flags shared by all chapters.
 #[derive(Args, Clone, Debug)]
-pub struct RunArgs {
+pub struct Flags {
     /// The same model with a seconds-long budget: proves the plumbing and that it learns.
     #[arg(long, global = true)]
     pub quick: bool,
@@ -49,7 +49,7 @@ pub struct RunArgs {
     pub report: Option<PathBuf>,
 }
 
-impl RunArgs {
+impl Flags {
     /// "quick" or "full": the name of the preset, used in paths and reports.
     pub fn mode(&self) -> &'static str {
         if self.quick { "quick" } else { "full" }
@@ -111,7 +111,7 @@ pub enum Action<S: Args = DigitSamples> {
     },
 }
 
-/// One of a chapter's models on the command line, as a value: `PriorsCommand(PriorKind::Mog)`
+/// One of a chapter's models on the command line, as a value: `VaeCommand::Priors(PriorKind::Mog)`
 /// is `priors --prior mog`. Every [`DigitModel`] is one; text models and models with a
 /// training loop of their own implement it directly.
 pub trait Command {
@@ -168,9 +168,9 @@ impl<M: DigitModel> Command for M {
 
 /// Runs `action` (training by default) of `command`, a model of `chapter`, and prints what it
 /// produced: the summary of a run, the files of a reload, or one JSON line of timings.
-pub fn run<C: Command>(
+pub fn execute<C: Command>(
     command: &C,
-    args: &RunArgs,
+    args: &Flags,
     chapter: &'static str,
     action: Option<Action<C::Samples>>,
 ) -> Result<()> {
@@ -207,7 +207,7 @@ pub fn run<C: Command>(
 #[command(version)]
 struct ChapterCli<M: Subcommand> {
     #[command(flatten)]
-    flags: RunArgs,
+    flags: Flags,
     #[command(subcommand)]
     model: Option<M>,
 }
@@ -218,12 +218,40 @@ struct ChapterCli<M: Subcommand> {
 pub fn main<M: Subcommand>(
     chapter: &'static str,
     about: &'static str,
-    dispatch: impl FnOnce(Option<M>, &RunArgs) -> Result<()>,
+    dispatch: impl FnOnce(Option<M>, &Flags) -> Result<()>,
 ) -> ExitCode {
     let command = ChapterCli::<M>::command().name(chapter).about(about);
     let matches = command.get_matches();
     let cli = ChapterCli::<M>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     exit_code(dispatch(cli.model, &cli.flags))
+}
+
+/// The `main` of a chapter with one model: `chapter [<name> [train|sample|bench]]`, where the
+/// subcommand is the model's name, described by `help`.
+pub fn main_one<C: Command>(
+    chapter: &'static str,
+    about: &'static str,
+    help: &'static str,
+    command: &C,
+) -> ExitCode {
+    let model =
+        Action::<C::Samples>::augment_subcommands(clap::Command::new(command.name())).about(help);
+    let cli = Flags::augment_args(clap::Command::new(chapter))
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(about)
+        .subcommand(model);
+    let matches = cli.get_matches();
+    let parsed = Flags::from_arg_matches(&matches).and_then(|flags| {
+        let action = match matches.subcommand() {
+            Some((_, model)) if model.subcommand().is_some() => {
+                Some(Action::<C::Samples>::from_arg_matches(model)?)
+            }
+            _ => None,
+        };
+        Ok((flags, action))
+    });
+    let (flags, action) = parsed.unwrap_or_else(|e| e.exit());
+    exit_code(execute(command, &flags, chapter, action))
 }
 
 /// The process's exit: success, or the error's message (with its causes) and a failure code,
@@ -280,8 +308,8 @@ mod tests {
         }
     }
 
-    fn args(epochs: Option<usize>) -> RunArgs {
-        RunArgs {
+    fn args(epochs: Option<usize>) -> Flags {
+        Flags {
             quick: true,
             seed: 0,
             epochs,
@@ -294,13 +322,13 @@ mod tests {
 
     #[test]
     fn settings_that_cannot_train_are_refused_with_a_message() {
-        let err = run(&Unreachable, &args(Some(0)), "ch00", Some(Action::Train)).unwrap_err();
+        let err = execute(&Unreachable, &args(Some(0)), "ch00", Some(Action::Train)).unwrap_err();
         assert!(
             err.to_string().contains("--epochs must be at least 1"),
             "{err}"
         );
         let bench = Some(Action::Bench { passes: 0 });
-        let err = run(&Unreachable, &args(None), "ch00", bench).unwrap_err();
+        let err = execute(&Unreachable, &args(None), "ch00", bench).unwrap_err();
         assert!(
             err.to_string().contains("--passes must be at least 1"),
             "{err}"

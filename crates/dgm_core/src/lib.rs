@@ -25,7 +25,7 @@
 //! | training | [`train`] | the batch loop and its [`train::Trainer`], early stopping, the epoch loop, curves |
 //! | | [`transformer`] | the decoder transformer, token sequences, their NLL, training pass and sampling |
 //! | experiment | [`experiment`] | a run from config to report, [`experiment::DigitModel`] and its `sample` and `bench`, real-data grids, sample scores |
-//! | command line | [`cli`] | [`cli::RunArgs`], the verbs [`cli::Action`], a model on the command line ([`cli::Command`]) |
+//! | command line | [`cli`] | [`cli::Flags`], the verbs [`cli::Action`], a model on the command line ([`cli::Command`]) |
 //! | tests | [`testing`] | the setup of every chapter's smoke tests |
 
 pub mod attention;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::backend::BackendKind;
-use crate::cli::RunArgs;
+use crate::cli::Flags;
 use crate::data::Digits;
 use crate::run::RunContext;
 
@@ -18,7 +18,7 @@ pub fn quick_context(
 ) -> (RunContext, PathBuf) {
     let dir = std::env::temp_dir().join(format!("{chapter}-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let args = RunArgs {
+    let args = Flags {
         quick: true,
         seed,
         epochs: None,
