@@ -24,8 +24,11 @@ use anyhow::Result;
 /// One marked number: where it stands and what it claims to be.
 #[derive(Clone, Debug, PartialEq)]
 struct Marked {
-    /// Byte range of the printed number (or duration) in the file's text.
-    range: std::ops::Range<usize>,
+    /// Byte range of the printed number (or duration) in the file's text; `None` when no number
+    /// stands right before the marker.
+    range: Option<std::ops::Range<usize>>,
+    /// Where the marker starts.
+    at: usize,
     /// The run, as `<crate>/<model>`.
     run: String,
     /// The quantity, as named in the module doc.
@@ -60,8 +63,18 @@ pub fn check(files: &[PathBuf], generated: &Path) -> Result<Vec<String>> {
     for file in files {
         let text = std::fs::read_to_string(file)?;
         for mark in marks(&text) {
-            let line = text[..mark.range.start].lines().count().max(1);
-            let printed = &text[mark.range.clone()];
+            let line = text[..mark.at].lines().count().max(1);
+            let Some(range) = mark.range else {
+                problems.push(format!(
+                    "{}:{line}: the marker of `{}` of `{}` follows no number (or duration) it can \
+                     read",
+                    file.display(),
+                    mark.key,
+                    mark.run
+                ));
+                continue;
+            };
+            let printed = &text[range];
             match blessed.value(&mark.run, &mark.key)? {
                 None => problems.push(format!(
                     "{}:{line}: `{}` of `{}` is not in the blessed summary ({})",
@@ -97,14 +110,17 @@ pub fn rewrite(files: &[PathBuf], generated: &Path) -> Result<Vec<PathBuf>> {
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         for mark in marks(&text) {
-            let printed = &text[mark.range.clone()];
+            let Some(range) = mark.range else {
+                continue;
+            };
+            let printed = &text[range.clone()];
             let value = blessed.value(&mark.run, &mark.key)?;
-            out.push_str(&text[at..mark.range.start]);
+            out.push_str(&text[at..range.start]);
             out.push_str(&value.map_or_else(
                 || printed.to_string(),
                 |v| format_like(printed, &v, &mark.key),
             ));
-            at = mark.range.end;
+            at = range.end;
         }
         out.push_str(&text[at..]);
         if out != text {
@@ -156,13 +172,12 @@ fn marks(text: &str) -> Vec<Marked> {
         } else {
             number_start(before)
         };
-        if let Some(begin) = printed_start {
-            found.push(Marked {
-                range: begin..before.len(),
-                run: run.to_string(),
-                key: key.to_string(),
-            });
-        }
+        found.push(Marked {
+            range: printed_start.map(|begin| begin..before.len()),
+            at: start,
+            run: run.to_string(),
+            key: key.to_string(),
+        });
     }
     found
 }
@@ -185,21 +200,38 @@ fn number_start(text: &str) -> Option<usize> {
 }
 
 /// Where a duration as the summary prints it (`18.0 s`, `2 min 10 s`, `1 h 05 min`) that ends the
-/// text begins.
+/// text begins. The words may be split by any white space, a line break included.
 fn duration_start(text: &str) -> Option<usize> {
     let is_number = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit() || c == '.');
-    // The last four words, last first.
-    let words: Vec<&str> = text.rsplitn(5, ' ').take(4).collect();
-    let length = match words[..] {
-        ["min", m, "h", h, ..] | ["s", m, "min", h, ..] if is_number(m) && is_number(h) => {
-            // "h unit m unit": four words and three spaces
-            words[..4].iter().map(|w| w.len()).sum::<usize>() + 3
+    if text.ends_with(char::is_whitespace) {
+        return None;
+    }
+    // The last four words, last first, each with where it starts.
+    let mut words = Vec::new();
+    let mut end = text.len();
+    while words.len() < 4 {
+        let trimmed = text[..end].trim_end();
+        if trimmed.is_empty() {
+            break;
         }
-        // "seconds s"
-        ["s", seconds, ..] if is_number(seconds) => seconds.len() + 2,
-        _ => return None,
-    };
-    Some(text.len() - length)
+        let start = trimmed
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        words.push((start, &trimmed[start..]));
+        end = start;
+    }
+    let word = |i: usize| words.get(i).map(|&(_, w)| w);
+    match (word(0), word(1), word(2), word(3)) {
+        (Some("min"), Some(m), Some("h"), Some(h)) | (Some("s"), Some(m), Some("min"), Some(h))
+            if is_number(m) && is_number(h) =>
+        {
+            Some(words[3].0)
+        }
+        (Some("s"), Some(seconds), ..) if is_number(seconds) => Some(words[1].0),
+        _ => None,
+    }
 }
 
 /// The blessed summaries, read once each.
@@ -357,13 +389,17 @@ mod tests {
             "1.0<!-- ch04_vae/vae test_nll --> and 2<!-- ch09_ebm/ebm epochs -->",
         )
         .unwrap();
-        let problems = check(&[page], &dir).unwrap();
+        let problems = check(std::slice::from_ref(&page), &dir).unwrap();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
             problems
                 .iter()
                 .all(|p| p.contains("not in the blessed summary"))
         );
+        // A marker after words, not a number, is not passed over.
+        std::fs::write(&page, "in about a minute<!-- ch04_vae/vae wall_time -->").unwrap();
+        let problems = check(&[page], &dir).unwrap();
+        assert!(problems[0].contains("follows no number"), "{problems:?}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -372,8 +408,12 @@ mod tests {
         let text = "NLL -57.08<!-- ch01_mog/mog test_nll --> nats <!-- a comment -->";
         let found = marks(text);
         assert_eq!(found.len(), 1);
-        assert_eq!(&text[found[0].range.clone()], "-57.08");
+        assert_eq!(&text[found[0].range.clone().unwrap()], "-57.08");
         assert_eq!(duration_start("took 1 h 05 min"), Some(5));
         assert_eq!(duration_start("in 35.2 s"), Some(3));
+        // A line break inside or before a duration is white space like any other.
+        assert_eq!(duration_start("in\n2 min\n42 s"), Some(3));
+        assert_eq!(duration_start("18.0 s"), Some(0));
+        assert_eq!(duration_start("in 42 sec"), None);
     }
 }

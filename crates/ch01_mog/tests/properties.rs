@@ -1,22 +1,16 @@
 //! The mixture's density against a direct computation and a numerical integral, and its
 //! sampler against the components' moments.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use ch01_mog::config::MogConfig;
 use ch01_mog::mog::Mog;
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
+use dgm_core::testing::{StreamLock, seeded_device};
 
-static RNG: Mutex<()> = Mutex::new(());
-
-fn device() -> (Device, MutexGuard<'static, ()>) {
-    let guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let device = Device::flex();
-    device.seed(5);
-    (device, guard)
+fn device() -> (Device, StreamLock) {
+    seeded_device(5)
 }
 
 fn tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {

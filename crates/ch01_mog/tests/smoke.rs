@@ -3,8 +3,8 @@
 use ch01_mog::config::MogConfig;
 use ch01_mog::experiment::{CHAPTER, MogCommand};
 use dgm_core::config::{Preset, Schedule};
-use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
-use dgm_core::testing::{assert_run_written, few_digits, quick_context};
+use dgm_core::experiment::{DigitModel, sample_digit_model};
+use dgm_core::testing::{assert_run_written, digit_samples, few_digits, quick_context};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
@@ -28,11 +28,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
         &dir,
         &["test_nll", "sample_fd", "sample_confidence"],
     );
-    let request = DigitSamples {
-        n: 3,
-        grid: None,
-        samples_out: None,
-    };
+    let request = digit_samples(3);
     let written = sample_digit_model(&mog, &ctx, &request).unwrap();
     assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();

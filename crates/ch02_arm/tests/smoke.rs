@@ -3,11 +3,11 @@
 use ch02_arm::config::ArmConfig;
 use ch02_arm::experiment::CHAPTER;
 use ch02_arm::experiment::causal_conv::CausalConv;
-use dgm_core::config::{Preset, Schedule};
+use dgm_core::config::Preset;
 use dgm_core::data::Digits;
 use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use dgm_core::report::Report;
-use dgm_core::testing::{few_digits, quick_context};
+use dgm_core::testing::{digit_samples, few_digits, quick_context, tiny_schedule};
 
 const MODEL: &str = "causal-conv";
 
@@ -16,23 +16,10 @@ fn tiny_run() -> (ArmConfig, Digits) {
     let quick = ArmConfig::quick();
     let config = ArmConfig {
         channels: 8,
-        schedule: Schedule {
-            batch_size: 8,
-            max_epochs: 2,
-            ..quick.schedule
-        },
+        schedule: tiny_schedule(quick.schedule),
         ..quick
     };
     (config, few_digits())
-}
-
-/// What `sample --n <n>` asks for, with the raw values written to `samples_out`.
-fn request(n: usize, samples_out: Option<std::path::PathBuf>) -> DigitSamples {
-    DigitSamples {
-        n,
-        grid: None,
-        samples_out,
-    }
 }
 
 #[test]
@@ -51,7 +38,15 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     }
 
     let npy = dir.join("s.npy");
-    let written = sample_digit_model(&CausalConv, &ctx, &request(3, Some(npy.clone()))).unwrap();
+    let written = sample_digit_model(
+        &CausalConv,
+        &ctx,
+        &DigitSamples {
+            samples_out: Some(npy.clone()),
+            ..digit_samples(3)
+        },
+    )
+    .unwrap();
     assert_eq!(written.len(), 2);
     assert!(written.iter().all(|file| file.is_file()));
     // 128-byte header, then 3 x 64 float32 values.
@@ -62,7 +57,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
 #[test]
 fn reloading_without_a_run_says_to_train_first() {
     let (ctx, _) = quick_context("missing", CHAPTER, MODEL, 3);
-    let err = sample_digit_model(&CausalConv, &ctx, &request(4, None))
+    let err = sample_digit_model(&CausalConv, &ctx, &digit_samples(4))
         .unwrap_err()
         .to_string();
     assert!(err.contains("train the model first"), "{err}");
@@ -88,7 +83,7 @@ fn a_checkpoint_of_another_size_is_refused_with_a_message() {
     };
     let tagged = serde_json::json!({ "model": MODEL, "config": wider });
     std::fs::write(dir.join("config.json"), tagged.to_string()).unwrap();
-    let err = sample_digit_model(&CausalConv, &ctx, &request(2, None))
+    let err = sample_digit_model(&CausalConv, &ctx, &digit_samples(2))
         .unwrap_err()
         .to_string();
     assert!(err.contains("does not fit this model"), "{err}");
@@ -101,9 +96,9 @@ mod transformer {
     use ch02_arm::experiment::transformer::{MODEL, SmilesTransformer};
     use ch02_arm::molecules::{Molecules, Selection};
     use dgm_core::cli::Command;
-    use dgm_core::config::{Preset, Schedule};
+    use dgm_core::config::Preset;
     use dgm_core::experiment::TextSamples;
-    use dgm_core::testing::{assert_run_written, quick_context};
+    use dgm_core::testing::{assert_run_written, quick_context, tiny_schedule};
 
     /// One block of width 8 on 60 molecules, two epochs, five generated molecules.
     fn tiny() -> TransformerConfig {
@@ -120,11 +115,7 @@ mod transformer {
             head_width: 4,
             blocks: 1,
             mlp_hidden: 16,
-            schedule: Schedule {
-                batch_size: 8,
-                max_epochs: 2,
-                ..full.schedule
-            },
+            schedule: tiny_schedule(full.schedule),
             samples: 5,
             ..full
         }

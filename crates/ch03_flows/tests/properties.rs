@@ -1,8 +1,6 @@
 //! The properties that make the models flows: invertibility, the log-determinant, integers to
 //! integers.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use ch03_flows::config::{FlowConfig, IdfConfig, RealNvpConfig};
@@ -12,16 +10,10 @@ use ch03_flows::realnvp::{AffineCoupling, RealNvp};
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 use dgm_core::nn::{Activation, Init};
+use dgm_core::testing::{StreamLock, seeded_device};
 
-/// The random generator of a device is shared by the whole process, and tests run in parallel:
-/// each test holds this lock while it seeds and draws, so its numbers do not depend on the others.
-static RNG: Mutex<()> = Mutex::new(());
-
-fn device() -> (Device, MutexGuard<'static, ()>) {
-    let guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let device = Device::flex();
-    device.seed(7);
-    (device, guard)
+fn device() -> (Device, StreamLock) {
+    seeded_device(7)
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {

@@ -12,21 +12,12 @@ use dgm_core::config::{Preset, Schedule};
 use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
-use dgm_core::testing::{few_digits, quick_context};
+use dgm_core::testing::{digit_samples, few_digits, quick_context};
 
 const IDF: IdfCommand = IdfCommand { data_init: false };
 
 fn context(name: &str, model: &'static str) -> (RunContext, PathBuf) {
     quick_context(name, CHAPTER, model, 5)
-}
-
-/// What `sample --n <n>` asks for, with the raw values written to `samples_out`.
-fn request(n: usize, samples_out: Option<PathBuf>) -> DigitSamples {
-    DigitSamples {
-        n,
-        grid: None,
-        samples_out,
-    }
 }
 
 /// Batches of 8 for `max_epochs` epochs.
@@ -68,8 +59,15 @@ fn realnvp_runs_reports_and_reloads() {
         ],
     );
     let npy = dir.join("s.npy");
-    let written =
-        sample_digit_model(&RealNvpCommand, &ctx, &request(3, Some(npy.clone()))).unwrap();
+    let written = sample_digit_model(
+        &RealNvpCommand,
+        &ctx,
+        &DigitSamples {
+            samples_out: Some(npy.clone()),
+            ..digit_samples(3)
+        },
+    )
+    .unwrap();
     assert_eq!(written.len(), 2);
     assert!(written.iter().all(|file| file.is_file()));
     // 128-byte header, then 3 x 64 float32 values.
@@ -89,7 +87,7 @@ fn idf_runs_reports_and_reloads() {
     };
     let report = IDF.train(&config, &few_digits(), &ctx).unwrap();
     check_report(&report, &dir, &["test_nll", "test_bpd"]);
-    let written = sample_digit_model(&IDF, &ctx, &request(2, None)).unwrap();
+    let written = sample_digit_model(&IDF, &ctx, &digit_samples(2)).unwrap();
     assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -116,7 +114,13 @@ fn moons_runs_reports_and_reloads() {
     );
     let npy = dir.join("points.npy");
     let written = MoonsCommand
-        .sample(&ctx, &request(10, Some(npy.clone())))
+        .sample(
+            &ctx,
+            &DigitSamples {
+                samples_out: Some(npy.clone()),
+                ..digit_samples(10)
+            },
+        )
         .unwrap();
     assert!(written.iter().all(|file| file.is_file()));
     assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 10 * 2 * 4);
@@ -148,7 +152,7 @@ fn the_moons_are_standardised_with_the_training_statistics() {
 #[test]
 fn reloading_without_a_run_says_to_train_first() {
     let (ctx, _) = context("missing", "idf");
-    let err = sample_digit_model(&IDF, &ctx, &request(4, None))
+    let err = sample_digit_model(&IDF, &ctx, &digit_samples(4))
         .unwrap_err()
         .to_string();
     assert!(err.contains("train the model first"), "{err}");
@@ -173,7 +177,7 @@ fn a_run_of_another_model_is_refused() {
         model: "realnvp",
         ..idf_ctx.clone()
     };
-    let err = sample_digit_model(&RealNvpCommand, &realnvp_ctx, &request(2, None))
+    let err = sample_digit_model(&RealNvpCommand, &realnvp_ctx, &digit_samples(2))
         .unwrap_err()
         .to_string();
     assert!(

@@ -1,8 +1,6 @@
 //! The properties that make the models VAEs: the ELBO bounds log p(x) from below, the
 //! importance-weighted estimate tightens towards it, and every prior is a density.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use ch04_vae::config::{PriorKind, VaeConfig};
@@ -10,16 +8,10 @@ use ch04_vae::vae::Vae;
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 use dgm_core::distributions::log_standard_normal;
+use dgm_core::testing::{StreamLock, seeded_device};
 
-/// The device's random generator is shared by the process: each test holds this lock while it
-/// seeds and draws.
-static RNG: Mutex<()> = Mutex::new(());
-
-fn device() -> (Device, MutexGuard<'static, ()>) {
-    let guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let device = Device::flex();
-    device.seed(11);
-    (device, guard)
+fn device() -> (Device, StreamLock) {
+    seeded_device(11)
 }
 
 /// A VAE small enough to integrate: 3 pixels of 4 levels, a 1-D latent, N(0, 1) prior.

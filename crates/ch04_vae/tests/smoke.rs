@@ -4,11 +4,10 @@ use std::path::PathBuf;
 
 use ch04_vae::config::{PriorKind, VaeConfig};
 use ch04_vae::experiment::{CHAPTER, VaeCommand};
-use dgm_core::config::Schedule;
 use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
-use dgm_core::testing::{few_digits, quick_context};
+use dgm_core::testing::{digit_samples, few_digits, quick_context, tiny_schedule};
 
 /// A quick run's context of `command`, selected by its words (`priors --prior mog`).
 fn context(name: &str, command: &VaeCommand) -> (RunContext, PathBuf) {
@@ -20,25 +19,12 @@ fn context(name: &str, command: &VaeCommand) -> (RunContext, PathBuf) {
     (ctx, dir)
 }
 
-/// What `sample --n <n>` asks for, with the raw values written to `samples_out`.
-fn request(n: usize, samples_out: Option<PathBuf>) -> DigitSamples {
-    DigitSamples {
-        n,
-        grid: None,
-        samples_out,
-    }
-}
-
 /// The preset of `command` with M = 16, two epochs of batches of 8 and 5 importance samples.
 fn tiny(command: &VaeCommand) -> VaeConfig {
     let quick = command.config(true);
     VaeConfig {
         hidden: 16,
-        schedule: Schedule {
-            batch_size: 8,
-            max_epochs: 2,
-            ..quick.schedule
-        },
+        schedule: tiny_schedule(quick.schedule),
         iw_samples: 5,
         ..quick
     }
@@ -62,7 +48,7 @@ fn the_vae_runs_reports_and_reloads() {
     let report = vae.train(&tiny(&vae), &few_digits(), &ctx).unwrap();
     check(&report, &dir);
     assert!(!report.artifacts.contains_key("latent"));
-    let written = sample_digit_model(&vae, &ctx, &request(3, None)).unwrap();
+    let written = sample_digit_model(&vae, &ctx, &digit_samples(3)).unwrap();
     assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -77,7 +63,15 @@ fn the_vampprior_run_draws_its_latent_map() {
     check(&report, &dir);
     assert_eq!(report.artifacts["latent"], "latent.png");
     let npy = dir.join("s.npy");
-    let written = sample_digit_model(&vamp, &ctx, &request(4, Some(npy.clone()))).unwrap();
+    let written = sample_digit_model(
+        &vamp,
+        &ctx,
+        &DigitSamples {
+            samples_out: Some(npy.clone()),
+            ..digit_samples(4)
+        },
+    )
+    .unwrap();
     assert!(written.iter().all(|file| file.is_file()));
     assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 4 * 64 * 4);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -95,7 +89,7 @@ fn a_prior_is_named_by_its_kind_and_selected_by_its_flag() {
 fn reloading_without_a_run_names_the_prior_command() {
     let mog = VaeCommand::Priors(PriorKind::Mog);
     let (ctx, _) = context("missing", &mog);
-    let err = sample_digit_model(&mog, &ctx, &request(2, None))
+    let err = sample_digit_model(&mog, &ctx, &digit_samples(2))
         .unwrap_err()
         .to_string();
     assert!(

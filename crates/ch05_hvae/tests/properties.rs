@@ -1,21 +1,15 @@
 //! The properties of the hierarchical VAE: its size, its bound, and the closed-form KL it uses.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use ch05_hvae::config::HvaeConfig;
 use ch05_hvae::hvae::Hvae;
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
+use dgm_core::testing::{StreamLock, seeded_device};
 
-static RNG: Mutex<()> = Mutex::new(());
-
-fn device() -> (Device, MutexGuard<'static, ()>) {
-    let guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let device = Device::flex();
-    device.seed(3);
-    (device, guard)
+fn device() -> (Device, StreamLock) {
+    seeded_device(3)
 }
 
 fn mean(values: &[f32]) -> f64 {

@@ -1,21 +1,15 @@
 //! The forward process against its closed form, and the reverse model's size and bound.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use ch06_diffusion::config::DdgmConfig;
 use ch06_diffusion::ddgm::{Ddgm, alpha_bar, diffuse};
 use dgm_core::config::Preset;
 use dgm_core::data::{to_digit_scale, to_host, to_unit_scale};
+use dgm_core::testing::{StreamLock, seeded_device};
 
-static RNG: Mutex<()> = Mutex::new(());
-
-fn device() -> (Device, MutexGuard<'static, ()>) {
-    let guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let device = Device::flex();
-    device.seed(5);
-    (device, guard)
+fn device() -> (Device, StreamLock) {
+    seeded_device(5)
 }
 
 #[test]

@@ -2,10 +2,10 @@
 
 use ch06_diffusion::config::DdgmConfig;
 use ch06_diffusion::experiment::{CHAPTER, Diffusion};
-use dgm_core::config::{Preset, Schedule};
-use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
+use dgm_core::config::Preset;
+use dgm_core::experiment::{DigitModel, sample_digit_model};
 use dgm_core::report::Report;
-use dgm_core::testing::{few_digits, quick_context};
+use dgm_core::testing::{digit_samples, few_digits, quick_context, tiny_schedule};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
@@ -14,11 +14,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     let quick = DdgmConfig::quick();
     let config = DdgmConfig {
         hidden: 16,
-        schedule: Schedule {
-            batch_size: 8,
-            max_epochs: 2,
-            ..quick.schedule
-        },
+        schedule: tiny_schedule(quick.schedule),
         ..quick
     };
     let report = Diffusion.train(&config, &digits, &ctx).unwrap();
@@ -30,11 +26,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     for file in report.artifacts.values() {
         assert!(dir.join(file).is_file(), "{file} was not written");
     }
-    let request = DigitSamples {
-        n: 3,
-        grid: None,
-        samples_out: None,
-    };
+    let request = digit_samples(3);
     let written = sample_digit_model(&Diffusion, &ctx, &request).unwrap();
     assert!(written.iter().all(|file| file.is_file()));
     assert_eq!(written.len(), 1);

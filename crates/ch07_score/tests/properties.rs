@@ -1,8 +1,6 @@
 //! The probability path, the SDE, the losses' minimisers and the ODE likelihood against closed
 //! forms.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use ch07_score::config::{FmConfig, SbgmConfig, SmConfig};
@@ -14,14 +12,10 @@ use ch07_score::{sbgm, sm};
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 use dgm_core::distributions::log_standard_normal;
+use dgm_core::testing::{StreamLock, seeded_device};
 
-static RNG: Mutex<()> = Mutex::new(());
-
-fn device() -> (Device, MutexGuard<'static, ()>) {
-    let guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let device = Device::flex();
-    device.seed(9);
-    (device, guard)
+fn device() -> (Device, StreamLock) {
+    seeded_device(9)
 }
 
 fn max_abs_diff(a: Tensor<2>, b: Tensor<2>) -> f32 {

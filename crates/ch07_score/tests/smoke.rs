@@ -5,26 +5,15 @@ use ch07_score::experiment::CHAPTER;
 use ch07_score::experiment::fm::FlowMatching;
 use ch07_score::experiment::sbgm::ScoreSde;
 use ch07_score::experiment::sm::ScoreMatching;
-use dgm_core::config::{Preset, Schedule};
-use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
-use dgm_core::testing::{assert_run_written, few_digits, quick_context};
-
-/// Two epochs of batches of 8.
-fn tiny(quick: Schedule) -> Schedule {
-    Schedule {
-        batch_size: 8,
-        max_epochs: 2,
-        ..quick
-    }
-}
+use dgm_core::config::Preset;
+use dgm_core::experiment::{DigitModel, sample_digit_model};
+use dgm_core::testing::{
+    assert_run_written, digit_samples, few_digits, quick_context, tiny_schedule,
+};
 
 /// Reloads the run of `model` and draws 3 images: the grid is written.
 fn reload_and_sample(model: &impl DigitModel, ctx: &dgm_core::run::RunContext) {
-    let request = DigitSamples {
-        n: 3,
-        grid: None,
-        samples_out: None,
-    };
+    let request = digit_samples(3);
     let written = sample_digit_model(model, ctx, &request).unwrap();
     assert_eq!(written.len(), 1);
     assert!(written[0].is_file());
@@ -37,7 +26,7 @@ fn flow_matching_writes_its_report_and_can_be_reloaded() {
     let config = FmConfig {
         hidden: 16,
         ode_points: 5,
-        schedule: tiny(quick.schedule),
+        schedule: tiny_schedule(quick.schedule),
         ..quick
     };
     let report = FlowMatching.train(&config, &few_digits(), &ctx).unwrap();
@@ -57,7 +46,7 @@ fn score_matching_writes_its_report_and_can_be_reloaded() {
     let config = SmConfig {
         hidden: 16,
         langevin_steps: 5,
-        schedule: tiny(quick.schedule),
+        schedule: tiny_schedule(quick.schedule),
         ..quick
     };
     let report = ScoreMatching.train(&config, &few_digits(), &ctx).unwrap();
@@ -77,7 +66,7 @@ fn the_sde_model_writes_its_report_and_can_be_reloaded() {
     let config = SbgmConfig {
         hidden: 16,
         euler_points: 5,
-        schedule: tiny(quick.schedule),
+        schedule: tiny_schedule(quick.schedule),
         ..quick
     };
     let report = ScoreSde.train(&config, &few_digits(), &ctx).unwrap();

@@ -1,8 +1,6 @@
 //! The hybrid flow is an exact integer bijection that starts as the identity; the model has the
 //! book's size.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -10,14 +8,10 @@ use ch08_hybrid::config::HybridConfig;
 use ch08_hybrid::hybrid::Hybrid;
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
+use dgm_core::testing::{StreamLock, seeded_device};
 
-static RNG: Mutex<()> = Mutex::new(());
-
-fn device() -> (Device, MutexGuard<'static, ()>) {
-    let guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let device = Device::flex();
-    device.seed(11);
-    (device, guard)
+fn device() -> (Device, StreamLock) {
+    seeded_device(11)
 }
 
 /// Integer images 0..16 as floats.

@@ -3,9 +3,10 @@
 use ch08_hybrid::config::HybridConfig;
 use ch08_hybrid::experiment::{CHAPTER, HybridCommand};
 use dgm_core::cli::Command;
-use dgm_core::config::{Preset, Schedule};
-use dgm_core::experiment::DigitSamples;
-use dgm_core::testing::{assert_run_written, few_digits, quick_context};
+use dgm_core::config::Preset;
+use dgm_core::testing::{
+    assert_run_written, digit_samples, few_digits, quick_context, tiny_schedule,
+};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
@@ -13,11 +14,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     let quick = HybridConfig::quick();
     let config = HybridConfig {
         hidden: 16,
-        schedule: Schedule {
-            batch_size: 8,
-            max_epochs: 2,
-            ..quick.schedule
-        },
+        schedule: tiny_schedule(quick.schedule),
         ..quick
     };
     let report = HybridCommand
@@ -28,11 +25,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
         &dir,
         &["test_error", "test_nll", "sample_fd", "sample_confidence"],
     );
-    let request = DigitSamples {
-        n: 3,
-        grid: None,
-        samples_out: None,
-    };
+    let request = digit_samples(3);
     let written = HybridCommand.sample(&ctx, &request).unwrap();
     assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();

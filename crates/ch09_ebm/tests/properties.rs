@@ -1,21 +1,15 @@
 //! Langevin dynamics on a known density, and the loss's two terms against direct computations.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use ch09_ebm::config::EbmConfig;
 use ch09_ebm::ebm::{Ebm, jem_loss, langevin_chain, langevin_step};
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
+use dgm_core::testing::{StreamLock, seeded_device};
 
-static RNG: Mutex<()> = Mutex::new(());
-
-fn device() -> (Device, MutexGuard<'static, ()>) {
-    let guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let device = Device::flex();
-    device.seed(3);
-    (device, guard)
+fn device() -> (Device, StreamLock) {
+    seeded_device(3)
 }
 
 /// log N(x; 0, I) up to a constant: -|x|^2 / 2, whose gradient is -x.

@@ -3,9 +3,10 @@
 use ch09_ebm::config::EbmConfig;
 use ch09_ebm::experiment::{CHAPTER, EbmCommand};
 use dgm_core::cli::Command;
-use dgm_core::config::{Preset, Schedule};
-use dgm_core::experiment::DigitSamples;
-use dgm_core::testing::{assert_run_written, few_digits, quick_context};
+use dgm_core::config::Preset;
+use dgm_core::testing::{
+    assert_run_written, digit_samples, few_digits, quick_context, tiny_schedule,
+};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
@@ -14,11 +15,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     let config = EbmConfig {
         hidden: 16,
         langevin_steps: 3,
-        schedule: Schedule {
-            batch_size: 8,
-            max_epochs: 2,
-            ..quick.schedule
-        },
+        schedule: tiny_schedule(quick.schedule),
         ..quick
     };
     let report = EbmCommand.train_on(&config, &few_digits(), &ctx).unwrap();
@@ -32,11 +29,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
             "sample_confidence",
         ],
     );
-    let request = DigitSamples {
-        n: 3,
-        grid: None,
-        samples_out: None,
-    };
+    let request = digit_samples(3);
     let written = EbmCommand.sample(&ctx, &request).unwrap();
     assert!(written[0].is_file());
     std::fs::remove_dir_all(&dir).unwrap();

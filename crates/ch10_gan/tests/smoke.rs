@@ -4,8 +4,7 @@ use ch10_gan::config::GanConfig;
 use ch10_gan::experiment::{CHAPTER, GanCommand};
 use dgm_core::cli::Command;
 use dgm_core::config::Preset;
-use dgm_core::experiment::DigitSamples;
-use dgm_core::testing::{assert_run_written, few_digits, quick_context};
+use dgm_core::testing::{assert_run_written, digit_samples, few_digits, quick_context};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
@@ -26,11 +25,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
             "sample_confidence",
         ],
     );
-    let request = DigitSamples {
-        n: 3,
-        grid: None,
-        samples_out: None,
-    };
+    let request = digit_samples(3);
     let written = GanCommand.sample(&ctx, &request).unwrap();
     assert_eq!(written.len(), 1);
     assert!(written[0].is_file());

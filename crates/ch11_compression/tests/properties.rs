@@ -1,8 +1,6 @@
 //! The quantiser, the entropy model's causality, the model's size, and the bitstream through
 //! the model.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use ch11_compression::bitstream::{decode_symbols, encode_symbols};
@@ -10,14 +8,10 @@ use ch11_compression::compressor::{Codebook, Compressor};
 use ch11_compression::config::{CompressionConfig, EntropyKind};
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
+use dgm_core::testing::{StreamLock, seeded_device};
 
-static RNG: Mutex<()> = Mutex::new(());
-
-fn device() -> (Device, MutexGuard<'static, ()>) {
-    let guard = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let device = Device::flex();
-    device.seed(13);
-    (device, guard)
+fn device() -> (Device, StreamLock) {
+    seeded_device(13)
 }
 
 #[test]

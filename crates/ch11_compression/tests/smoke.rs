@@ -3,10 +3,9 @@
 use ch11_compression::config::{CompressionConfig, EntropyKind};
 use ch11_compression::experiment::CHAPTER;
 use ch11_compression::experiment::compressor::CompressionCommand;
-use dgm_core::config::Schedule;
-use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
+use dgm_core::experiment::{DigitModel, sample_digit_model};
 use dgm_core::report::Report;
-use dgm_core::testing::{few_digits, quick_context};
+use dgm_core::testing::{digit_samples, few_digits, quick_context, tiny_schedule};
 
 #[test]
 fn each_entropy_model_trains_codes_and_reloads() {
@@ -17,11 +16,7 @@ fn each_entropy_model_trains_codes_and_reloads() {
         let quick = command.config(true);
         let config = CompressionConfig {
             hidden: vec![16, 16],
-            schedule: Schedule {
-                batch_size: 8,
-                max_epochs: 2,
-                ..quick.schedule
-            },
+            schedule: tiny_schedule(quick.schedule),
             ..quick
         };
         let report = command.train(&config, &few_digits(), &ctx).unwrap();
@@ -33,11 +28,7 @@ fn each_entropy_model_trains_codes_and_reloads() {
         for file in report.artifacts.values() {
             assert!(dir.join(file).is_file(), "{name}: {file} was not written");
         }
-        let request = DigitSamples {
-            n: 3,
-            grid: None,
-            samples_out: None,
-        };
+        let request = digit_samples(3);
         let written = sample_digit_model(&command, &ctx, &request).unwrap();
         assert!(written.iter().all(|file| file.is_file()), "{name}");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -1,12 +1,53 @@
-//! What every chapter's smoke tests set up: a quick run's context in a fresh temporary
-//! directory, and a handful of digits.
+//! What every chapter's tests set up: a device seeded for one test at a time, a quick run's
+//! context in a fresh temporary directory, a handful of digits and a schedule of a few steps.
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use burn::tensor::Device;
 
 use crate::backend::BackendKind;
 use crate::cli::Flags;
+use crate::config::Schedule;
 use crate::data::Digits;
+use crate::experiment::DigitSamples;
 use crate::run::RunContext;
+
+/// The random generator of a device is one for the whole process, and tests run in parallel:
+/// a test holds this lock while it seeds and draws, so its numbers do not depend on the others.
+static RANDOM_STREAM: Mutex<()> = Mutex::new(());
+
+/// The lock on the process's random stream, held for as long as a test draws from it.
+pub type StreamLock = MutexGuard<'static, ()>;
+
+/// A flex device seeded with `seed`, and the lock that keeps other tests from drawing until it
+/// is dropped.
+pub fn seeded_device(seed: u64) -> (Device, StreamLock) {
+    let lock = RANDOM_STREAM
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let device = Device::flex();
+    device.seed(seed);
+    (device, lock)
+}
+
+/// `schedule` cut to a smoke test's size: batches of 8 and two epochs.
+pub fn tiny_schedule(schedule: Schedule) -> Schedule {
+    Schedule {
+        batch_size: 8,
+        max_epochs: 2,
+        ..schedule
+    }
+}
+
+/// What `sample --n <n>` asks for, with no other flag.
+pub fn digit_samples(n: usize) -> DigitSamples {
+    DigitSamples {
+        n,
+        grid: None,
+        samples_out: None,
+    }
+}
 
 /// The context of a quick run of `chapter`'s `model` with `seed`, writing to a fresh directory
 /// named after `name` and the process (removed first if it exists). Returns it and the directory.
