@@ -127,18 +127,29 @@ fn results_table(report: &serde_json::Value) -> Result<String> {
         }
     }
     let number = |key: &str| report[key].as_f64().unwrap_or(f64::NAN);
-    writeln!(
-        table,
-        "| epochs (best) | {} ({}) |",
-        report["epochs_run"], report["best_epoch"]
-    )?;
-    writeln!(
-        table,
-        "| validation {} (first epoch → best) | {:.3} → {:.3} |",
-        report["validation"]["metric"].as_str().unwrap_or("metric"),
-        report["validation"]["first"].as_f64().unwrap_or(f64::NAN),
-        report["validation"]["best"].as_f64().unwrap_or(f64::NAN)
-    )?;
+    // A sweep trains several models, each with its own report; a report without the field is
+    // of one training.
+    let trainings = report["trainings"].as_u64().unwrap_or(1);
+    if trainings > 1 {
+        writeln!(
+            table,
+            "| epochs | {} in {trainings} trainings |",
+            report["epochs_run"]
+        )?;
+    } else {
+        writeln!(
+            table,
+            "| epochs (best) | {} ({}) |",
+            report["epochs_run"], report["best_epoch"]
+        )?;
+        writeln!(
+            table,
+            "| validation {} (first epoch → best) | {:.3} → {:.3} |",
+            report["validation"]["metric"].as_str().unwrap_or("metric"),
+            report["validation"]["first"].as_f64().unwrap_or(f64::NAN),
+            report["validation"]["best"].as_f64().unwrap_or(f64::NAN)
+        )?;
+    }
     writeln!(
         table,
         "| seconds per training pass | {:.2} |",

@@ -76,6 +76,7 @@ pub fn save_gan_curve(run: &RunDir, curve: &[GanPoint]) -> Result<()> {
 /// the validation fields follow the sample score from the first epoch to the last.
 pub fn summary(curve: &[GanPoint]) -> TrainingSummary {
     TrainingSummary {
+        trainings: 1,
         epochs_run: curve.len(),
         best_epoch: curve.len() - 1,
         s_per_epoch: median(curve.iter().map(|p| p.train_seconds).collect()),

@@ -149,6 +149,7 @@ impl Run {
             burn_version: BURN_VERSION.into(),
             git_revision: git_revision(),
             wall_seconds: self.start.elapsed().as_secs_f64(),
+            trainings: training.trainings,
             epochs_run: training.epochs_run,
             best_epoch: training.best_epoch,
             s_per_epoch: training.s_per_epoch,

@@ -10,6 +10,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+/// A report of one training, as every report was before `trainings` existed.
+fn one() -> usize {
+    1
+}
+
 /// Version of the report layout; bumped when a field changes meaning.
 pub const SCHEMA_VERSION: u32 = 1;
 /// The burn version every crate is pinned to.
@@ -27,7 +32,9 @@ pub struct Validation {
 /// validation metric, or a fixed number of epochs followed by a score.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainingSummary {
-    /// Epochs run (including the non-improving ones before a stop).
+    /// How many models were trained: 1, or one per point of a sweep.
+    pub trainings: usize,
+    /// Epochs run (including the non-improving ones before a stop), over all the trainings.
     pub epochs_run: usize,
     /// The epoch of the kept model.
     pub best_epoch: usize,
@@ -50,6 +57,11 @@ pub struct Report {
     pub burn_version: String,
     pub git_revision: String,
     pub wall_seconds: f64,
+    /// How many models the run trained: 1, or one per point of a sweep (each with its own
+    /// report in a directory of its own); the epoch and validation fields below describe the one
+    /// training of a run of 1 only.
+    #[serde(default = "one")]
+    pub trainings: usize,
     pub epochs_run: usize,
     pub best_epoch: usize,
     /// Median seconds of one training pass (validation excluded).
@@ -96,16 +108,24 @@ impl Report {
         for (key, value) in &self.metrics {
             let _ = writeln!(s, "  {key:<w$} {value:.4}");
         }
-        let _ = writeln!(
-            s,
-            "  {:<w$} {} (best {}, {} {:.3} -> {:.3})",
-            "epochs",
-            self.epochs_run,
-            self.best_epoch,
-            self.validation.metric,
-            self.validation.first,
-            self.validation.best
-        );
+        if self.trainings > 1 {
+            let _ = writeln!(
+                s,
+                "  {:<w$} {} in {} trainings",
+                "epochs", self.epochs_run, self.trainings
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "  {:<w$} {} (best {}, {} {:.3} -> {:.3})",
+                "epochs",
+                self.epochs_run,
+                self.best_epoch,
+                self.validation.metric,
+                self.validation.first,
+                self.validation.best
+            );
+        }
         let _ = writeln!(
             s,
             "  {:<w$} {:.3} s (training pass only)",
@@ -170,6 +190,7 @@ mod tests {
             burn_version: BURN_VERSION.into(),
             git_revision: "abc".into(),
             wall_seconds: 12.5,
+            trainings: 1,
             epochs_run: 3,
             best_epoch: 2,
             s_per_epoch: 0.25,
@@ -201,6 +222,22 @@ mod tests {
         assert!(text.contains("test_nll"), "{text}");
         assert!(text.contains("99.5000"), "{text}");
         assert!(text.contains("runs/x/ {samples.png}"), "{text}");
+    }
+
+    #[test]
+    fn a_sweep_counts_its_trainings_and_an_older_report_has_one() {
+        let sweep = Report {
+            trainings: 5,
+            epochs_run: 856,
+            ..example()
+        };
+        let text = sweep.summary(Path::new("runs/x"));
+        assert!(text.contains("856 in 5 trainings"), "{text}");
+        assert!(!text.contains("best"), "{text}");
+        let mut json = serde_json::to_value(example()).unwrap();
+        json.as_object_mut().unwrap().remove("trainings");
+        let older: Report = serde_json::from_value(json).unwrap();
+        assert_eq!(older.trainings, 1);
     }
 
     #[test]

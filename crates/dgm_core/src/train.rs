@@ -257,6 +257,7 @@ impl<M> Fitted<M> {
     /// What the report says of the training.
     pub fn summary(&self) -> TrainingSummary {
         TrainingSummary {
+            trainings: 1,
             epochs_run: self.epochs_run(),
             best_epoch: self.best_epoch,
             s_per_epoch: self.s_per_epoch(),

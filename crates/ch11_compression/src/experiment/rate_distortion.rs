@@ -41,6 +41,7 @@ impl Command for RateDistortionCommand {
         let digits = Digits::load()?;
         let run = Run::start(ctx, config)?;
         let (mut points, mut seconds) = (Vec::new(), Vec::new());
+        let (mut epochs, mut parameters) = (0, 0);
         let mut csv = String::from(
             "beta,test_distortion,test_psnr,rate_bits_per_pixel,bitstream_bits_per_pixel,epochs\n",
         );
@@ -71,6 +72,8 @@ impl Command for RateDistortionCommand {
             )?;
             points.push((stream_bpp, distortion));
             seconds.push(report.s_per_epoch);
+            epochs += report.epochs_run;
+            parameters = report.parameters;
         }
         std::fs::write(run.dir.path("rate_distortion.csv"), csv)?;
         line_plot(
@@ -80,8 +83,9 @@ impl Command for RateDistortionCommand {
             "mean squared error per pixel",
             &[("autoregressive entropy model", &points)],
         )?;
-        // The report lists every beta's point; its validation fields follow the distortion from
-        // the first beta to the lowest.
+        // The report lists every beta's point and counts the trainings' epochs; each training's
+        // own curve and validation are in its beta-<beta>/report.json. Every beta trains the same
+        // compressor, with the same number of parameters.
         let mut metrics: Vec<(String, f64)> = Vec::new();
         for (beta, (bpp, distortion)) in SWEEP_BETAS.iter().zip(&points) {
             metrics.push((format!("distortion_beta_{beta}"), *distortion));
@@ -89,7 +93,8 @@ impl Command for RateDistortionCommand {
         }
         let metrics: Vec<(&str, f64)> = metrics.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let training = TrainingSummary {
-            epochs_run: points.len(),
+            trainings: points.len(),
+            epochs_run: epochs,
             best_epoch: 0,
             s_per_epoch: median(seconds),
             validation: Validation {
@@ -104,7 +109,7 @@ impl Command for RateDistortionCommand {
             ("config", "config.json"),
             ("summary", "summary.txt"),
         ];
-        run.finish(&training, 0, &metrics, &artifacts)
+        run.finish(&training, parameters, &metrics, &artifacts)
     }
 
     fn sample(&self, _: &RunContext, _: &DigitSamples) -> Result<Vec<PathBuf>> {
