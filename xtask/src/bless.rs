@@ -34,8 +34,6 @@ pub fn bless() -> Result<bool> {
         bail!("bless needs a clean working tree (commit or stash first):\n{changes}");
     }
     let mut blessed = 0;
-    // (sample_fd, sample_confidence, crate, model) of every blessed digit model
-    let mut scores = Vec::new();
     for chapter in expect::chapters(None)? {
         for model in &chapter.expect.models {
             let run = Path::new("runs")
@@ -75,18 +73,13 @@ pub fn bless() -> Result<bool> {
                 }
             }
             std::fs::write(target.join("results.md"), results_table(&report)?)?;
-            let metric = |key: &str| report["metrics"][key].as_f64();
-            if let (Some(fd), Some(confidence)) = (metric("sample_fd"), metric("sample_confidence"))
-            {
-                scores.push((fd, confidence, chapter.name.clone(), model.name.clone()));
-            }
             println!("blessed {}", target.display());
             blessed += 1;
         }
     }
     std::fs::write(
         "book/src/generated/sample_scores.md",
-        sample_score_table(scores)?,
+        sample_score_table(blessed_scores(Path::new("book/src/generated"))?)?,
     )?;
     crate::gallery::write(Path::new("book/src"))?;
     println!("wrote book/src/gallery.md");
@@ -98,6 +91,33 @@ pub fn bless() -> Result<bool> {
     }
     println!("{blessed} models blessed");
     Ok(true)
+}
+
+/// (sample_fd, sample_confidence, crate, model) of every blessed digit model, from the summaries
+/// in `generated`: the models blessed now and the ones blessed before.
+fn blessed_scores(generated: &Path) -> Result<Vec<(f64, f64, String, String)>> {
+    let mut scores = Vec::new();
+    for chapter in expect::chapters(None)? {
+        for model in &chapter.expect.models {
+            let path = generated
+                .join(&chapter.name)
+                .join(&model.name)
+                .join("summary.txt");
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let values = results::parse_summary(&text);
+            let number = |key: &str| match values.get(key) {
+                Some(results::Value::Number(v)) => Some(*v),
+                _ => None,
+            };
+            if let (Some(fd), Some(confidence)) = (number("sample_fd"), number("sample_confidence"))
+            {
+                scores.push((fd, confidence, chapter.name.clone(), model.name.clone()));
+            }
+        }
+    }
+    Ok(scores)
 }
 
 /// Every model's sample score as a Markdown table, lowest `sample_fd` first.
