@@ -13,7 +13,9 @@ use dgm_core::run::RunContext;
 use dgm_core::train::Trainer;
 
 use crate::config::{PriorKind, VaeConfig};
-use crate::pictures::{LATENT_MAP, PICTURES, save_latent_map, save_pictures};
+use crate::pictures::{
+    IW_CURVE, LATENT_MAP, PICTURES, save_iw_curve, save_latent_map, save_pictures,
+};
 use crate::vae::{Vae, neg_elbo, nll_iw};
 
 /// The crate, as named in paths and reports.
@@ -77,7 +79,8 @@ impl DigitModel for VaeCommand {
     // ANCHOR: train
     /// Trains with early stopping on the validation -ELBO, evaluates the best model on the test
     /// split (-ELBO, the importance-weighted NLL), draws its samples, reconstructions and
-    /// interpolations, and for a 2-D latent space its latent map; writes every output of the run.
+    /// interpolations, for a 2-D latent space its latent map, and the importance-weighted curve;
+    /// writes every output of the run.
     fn train(&self, config: &VaeConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
         let batch = config.schedule.batch_size;
         let (run, fitted) = fit_digits(self, config, digits, ctx, "val_neg_elbo", |vae| {
@@ -95,6 +98,9 @@ impl DigitModel for VaeCommand {
             save_latent_map(&run.dir, &best, &digits.test, &ctx.device)?;
             artifacts.extend(LATENT_MAP);
         }
+        let k = config.iw_samples;
+        save_iw_curve(&run.dir, &best, &digits.test, k, test_neg_elbo, &ctx.device)?;
+        artifacts.extend(IW_CURVE);
         let metrics = [
             ("test_neg_elbo", test_neg_elbo),
             ("test_nll_iw", test_nll_iw),

@@ -1,6 +1,7 @@
-//! What a VAE shows besides samples: reconstructions, a walk through latent space, and for a
-//! 2-D latent space the whole map of it. The first two need only an [`Autoencoder`], so chapter
-//! 5's hierarchical VAE draws them too.
+//! What a VAE shows besides samples: reconstructions, a walk through latent space, for a 2-D
+//! latent space the whole map of it, and how the importance-weighted bound tightens with its
+//! number of samples. The first two need only an [`Autoencoder`], so chapter 5's hierarchical
+//! VAE draws them too.
 
 use std::path::Path;
 
@@ -8,10 +9,10 @@ use anyhow::Result;
 use burn::prelude::*;
 use dgm_core::data::{DIGITS_DIM, Split, to_host};
 use dgm_core::images::{DIGITS_GRID, GridSpec, alternate_rows, save_grid};
-use dgm_core::plot::density_with_points;
+use dgm_core::plot::{density_with_points, line_plot};
 use dgm_core::run::RunDir;
 
-use crate::vae::Vae;
+use crate::vae::{Vae, VariationalBound, nll_iw};
 
 /// Test digits shown with their reconstructions.
 const RECONSTRUCTED: usize = 32;
@@ -29,6 +30,11 @@ pub const PICTURES: [(&str, &str); 2] = [
 ];
 /// The files of [`save_latent_map`], by role (the plot writes its points beside it as CSV).
 pub const LATENT_MAP: [(&str, &str); 2] = [("latent", "latent.png"), ("latent_csv", "latent.csv")];
+
+/// The numbers of samples K of the importance-weighted curve (up to the run's K).
+const IW_SAMPLES: [usize; 10] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+/// The files of [`save_iw_curve`], by role.
+pub const IW_CURVE: [(&str, &str); 2] = [("iw_curve", "iw.png"), ("iw_curve_csv", "iw.csv")];
 
 /// A model with an encoder and a decoder, as the pictures need it: a code for an image and an
 /// image for a code (chapter 5's hierarchical VAE is one too).
@@ -158,5 +164,38 @@ pub fn save_latent_map(dir: &RunDir, model: &Vae, test: &Split, device: &Device)
         RESOLUTION,
         extent,
         &points,
+    )
+}
+
+/// `iw.png` and `iw.csv`: the importance-weighted NLL estimate of the test split against its
+/// number of samples K (1, 2, 5, ... up to `max_k`), beside the test -ELBO, on a log scale of K.
+/// The estimate falls from the ELBO at K = 1 towards the true NLL as K grows.
+pub fn save_iw_curve(
+    dir: &RunDir,
+    model: &impl VariationalBound,
+    test: &Split,
+    max_k: usize,
+    test_neg_elbo: f64,
+    device: &Device,
+) -> Result<()> {
+    let mut csv = String::from("k,test_nll_iw\n");
+    let mut curve = Vec::new();
+    for k in IW_SAMPLES.into_iter().filter(|&k| k <= max_k) {
+        let nll = nll_iw(model, test, k, device);
+        csv.push_str(&format!("{k},{nll}\n"));
+        curve.push(((k as f64).log10(), nll));
+    }
+    std::fs::write(dir.path("iw.csv"), csv)?;
+    let last = curve.last().map_or(0.0, |p| p.0);
+    let elbo = [(0.0, test_neg_elbo), (last, test_neg_elbo)];
+    line_plot(
+        &dir.path("iw.png"),
+        "the importance-weighted bound against its samples",
+        "log10 K",
+        "nats per test image",
+        &[
+            ("importance-weighted NLL estimate", &curve),
+            ("-ELBO", &elbo),
+        ],
     )
 }
