@@ -7,6 +7,7 @@
 //! | `book [--fix] [--no-browser]` | checks the book's sources, builds it, opens every page in headless Chromium |
 //! | `datasets fetch <name>` | gets a dataset with the ordinary package clients and verifies it |
 //! | `bless` | copies the full runs' pictures and numbers into the book, writes its gallery |
+//! | `resume-drill [--kills N] CRATE WORDS...` | kills a run at random moments; every kill must resume to the same report |
 
 mod bench;
 mod bless;
@@ -14,6 +15,7 @@ mod book;
 mod browser;
 mod check;
 mod datasets;
+mod drill;
 mod expect;
 mod gallery;
 mod imports;
@@ -47,7 +49,9 @@ const USAGE: &str = "usage: cargo xtask <command>
                                                      rewrites the gallery)
   datasets fetch <name>                              fetch a dataset (names: digits, smiles, shakespeare)
   bless                                              copy the full runs' pictures and numbers into the book,
-                                                     write its gallery page";
+                                                     write its gallery page
+  resume-drill [--kills N] CRATE WORDS...            kill a run N times (default 20) at random moments; each
+                                                     kill must resume, and the end must equal a run left alone";
 
 /// Runs a command; Ok(true) when it succeeded.
 fn run(args: &[String]) -> Result<bool> {
@@ -63,6 +67,7 @@ fn run(args: &[String]) -> Result<bool> {
         "bench" => bench::bench(&bench::Options::parse(rest)?),
         "book" => book::book(&book::Options::parse(rest)?),
         "bless" => bless::bless(),
+        "resume-drill" => drill::resume_drill(&drill::Options::parse(rest)?),
         "datasets" => match rest {
             [verb, name] if verb == "fetch" => datasets::fetch(name).map(|()| true),
             _ => bail!("usage: cargo xtask datasets fetch <name>"),

@@ -11,10 +11,12 @@ use dgm_core::plot::line_plot;
 use dgm_core::report::{TrainingSummary, Validation};
 use dgm_core::run::RunDir;
 use dgm_core::train::median;
+use serde::{Deserialize, Serialize};
 
 use crate::gan::Losses;
 
 /// One row of the GAN's curve.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GanPoint {
     pub losses: Losses,
     /// The score of 1000 samples after the epoch.

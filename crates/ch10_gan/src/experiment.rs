@@ -16,8 +16,11 @@ use dgm_core::experiment::{
     sample_quality_metrics, save_real_digits, time_passes,
 };
 use dgm_core::metrics::MeanAccumulator;
+use dgm_core::backend::Stage;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
+use dgm_core::snapshot::Snapshot;
+use dgm_core::train::SNAPSHOT;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::GanConfig;
@@ -67,13 +70,23 @@ impl GanCommand {
         let mut trainer = GanTrainer::new(ctx);
         let mut gan = Gan::new(config, trainer.device());
         let parameters = gan.num_params();
+        let snapshot_path = run.dir.path(SNAPSHOT);
+        let mut curve: Vec<GanPoint> = Vec::new();
+        if run.resumes()
+            && let Some(snapshot) = Snapshot::load_if_saved(&snapshot_path)?
+        {
+            gan = trainer.restore(gan, &snapshot)?;
+            curve = snapshot.progress()?;
+            eprintln!("resuming after epoch {}", curve.len() - 1);
+        }
         let bar = ProgressBar::new(config.epochs as u64);
         bar.set_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {elapsed} | {msg}")
                 .expect("valid template"),
         );
-        let mut curve: Vec<GanPoint> = Vec::new();
-        for epoch in 0..config.epochs {
+        bar.set_position(curve.len() as u64);
+        for epoch in curve.len()..config.epochs {
+            trainer.begin(Stage::Epoch(epoch));
             let start = Instant::now();
             let (trained, losses) = trainer.epoch(gan, &digits.train, config, epoch)?;
             gan = trained;
@@ -87,6 +100,8 @@ impl GanCommand {
             });
             run.dir.save_checkpoint(&gan)?;
             save_gan_curve(&run.dir, &curve)?;
+            let snapshot = Snapshot::new(epoch + 1, epoch + 1 == config.epochs, &curve)?;
+            trainer.save(&gan, snapshot)?.save(&snapshot_path)?;
             let line = format!(
                 "epoch {epoch} | D loss {:.3} | G loss {:.3} | sample_fd {sample_fd:.1} | {train_seconds:.2} s/epoch",
                 losses.discriminator, losses.generator
@@ -99,6 +114,7 @@ impl GanCommand {
             bar.inc(1);
         }
         bar.finish_and_clear();
+        trainer.begin(Stage::Evaluation);
 
         let last = gan.valid();
         let test = evaluate(&last, &digits.test, config.batch_size, &ctx.device);

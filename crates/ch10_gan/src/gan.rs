@@ -16,9 +16,13 @@ use burn::tensor::activation::sigmoid;
 use dgm_core::data::{Split, to_unit_scale};
 use dgm_core::metrics::{MeanAccumulator, ensure_finite};
 use dgm_core::nn::{Activation, Init, Mlp};
+use dgm_core::backend::{Stage, seed_stage};
+use dgm_core::interrupt;
 use dgm_core::run::RunContext;
+use dgm_core::snapshot::Snapshot;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
 
 use crate::config::GanConfig;
 
@@ -147,11 +151,12 @@ pub struct GanTrainer {
     discriminator_optimizer: ModuleOptimizer,
     generator_optimizer: ModuleOptimizer,
     rng: StdRng,
+    seed: u64,
     device: Device,
 }
 
 /// One epoch's mean losses.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Losses {
     pub discriminator: f64,
     pub generator: f64,
@@ -165,8 +170,32 @@ impl GanTrainer {
             discriminator_optimizer: adam(),
             generator_optimizer: adam(),
             rng: StdRng::seed_from_u64(ctx.seed),
+            seed: ctx.seed,
             device: ctx.device.clone().autodiff(),
         }
+    }
+
+    /// Starts `stage` of the run: noise and data order draw from the stage's own seed, so a
+    /// resumed run draws what the run left alone drew.
+    pub fn begin(&mut self, stage: Stage) {
+        self.rng = seed_stage(&self.device, self.seed, stage);
+    }
+
+    /// The snapshot with both players and both optimisers' states added.
+    pub fn save(&self, gan: &Gan, snapshot: Snapshot) -> Result<Snapshot> {
+        snapshot
+            .with_module("gan", gan)?
+            .with_optimizer("discriminator_optimizer", &self.discriminator_optimizer)?
+            .with_optimizer("generator_optimizer", &self.generator_optimizer)
+    }
+
+    /// Takes both players and both optimisers' states back from a snapshot.
+    pub fn restore(&mut self, gan: Gan, snapshot: &Snapshot) -> Result<Gan> {
+        let (d, g) = ("discriminator_optimizer", "generator_optimizer");
+        self.discriminator_optimizer =
+            snapshot.optimizer(d, self.discriminator_optimizer.clone())?;
+        self.generator_optimizer = snapshot.optimizer(g, self.generator_optimizer.clone())?;
+        snapshot.module("gan", gan)
     }
 
     /// The device the players are trained on.
@@ -217,6 +246,7 @@ impl GanTrainer {
 
             d_total.add(&[d_value as f32]);
             g_total.add(&[g_value as f32]);
+            interrupt::check(epoch)?;
         }
         let losses = Losses {
             discriminator: d_total.mean(),

@@ -73,9 +73,9 @@ impl TeenyGpt {
         let steps = Some(config.steps_per_epoch);
         let fitted = run.fit_epochs(
             model,
-            &config.schedule,
+            &mut trainer,
             "val_nll_per_char",
-            |model, epoch| sequence_epoch(&mut trainer, model, &corpus.train, epoch, steps),
+            |trainer, model, epoch| sequence_epoch(trainer, model, &corpus.train, epoch, steps),
             |model| evaluate(&model.valid(), &corpus.val, EVAL_BATCH, &ctx.device).nll_per_token,
         )?;
 

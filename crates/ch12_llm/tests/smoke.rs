@@ -46,9 +46,15 @@ fn a_short_run_writes_its_report_samples_and_attention() {
         samples.matches("=== temperature").count(),
         config.sampling.len()
     );
-    // the attention weights: the start and 24 characters, one row each, under a header
+    // the attention weights: the start and up to 24 characters of a sample, one row each under
+    // a header, with one weight per position in every row
     let csv = std::fs::read_to_string(dir.join("attention.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 25);
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert!((2..=25).contains(&rows.len()), "{csv}");
+    for row in &rows {
+        let weights = row.rsplitn(rows.len() + 1, ',').take(rows.len());
+        assert!(weights.map(str::parse::<f32>).all(|w| w.is_ok()), "{row}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

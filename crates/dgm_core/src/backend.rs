@@ -1,4 +1,5 @@
-//! Backend selection: which device the tensors live on, how many threads it uses, the seed.
+//! Backend selection: which device the tensors live on, how many threads it uses, the seed, and
+//! the random stream of each stage of a run.
 //!
 //! The CPU default is burn-flex (pure Rust, SIMD, rayon threads). burn-ndarray stays selectable
 //! behind the `ndarray` feature for comparison; wgpu (any GPU, or a software Vulkan driver on a
@@ -8,6 +9,8 @@
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::ValueEnum;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 // Training allocates and frees tensors of tens of megabytes at every step. The system allocator
@@ -86,6 +89,49 @@ pub fn device(kind: BackendKind, seed: u64) -> Result<Device> {
     device.seed(seed);
     Ok(device)
 }
+
+// ANCHOR: stage_seed
+/// A part of a run with a random stream of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// One training epoch (and the validation after it).
+    Epoch(usize),
+    /// Everything after training: test metrics and samples.
+    Evaluation,
+}
+
+/// The seed of one stream of one stage of a run seeded with `seed`.
+///
+/// The device's generator cannot be read, so it cannot be saved with a run; instead every stage
+/// starts from a seed of its own. A run resumed at epoch e then draws exactly what the run left
+/// alone drew from epoch e on. `stream` tells a stage's generators apart (the device's, the data
+/// order's). The mixing is SplitMix64's finaliser, so nearby inputs give unrelated seeds.
+pub fn stage_seed(seed: u64, stage: Stage, stream: u64) -> u64 {
+    let stage = match stage {
+        Stage::Epoch(epoch) => epoch as u64,
+        Stage::Evaluation => u64::MAX,
+    };
+    let mut z = seed;
+    for word in [stage, stream] {
+        // z = mix(z + golden ratio + word)
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_add(word);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+    }
+    z
+}
+
+/// Starts `stage` of a run seeded with `seed`: reseeds `device` (its random tensors: noise,
+/// dropout) and returns the generator of the data order.
+pub fn seed_stage(device: &Device, seed: u64, stage: Stage) -> StdRng {
+    device.seed(stage_seed(seed, stage, DEVICE_STREAM));
+    StdRng::seed_from_u64(stage_seed(seed, stage, ORDER_STREAM))
+}
+// ANCHOR_END: stage_seed
+
+const DEVICE_STREAM: u64 = 0;
+const ORDER_STREAM: u64 = 1;
 
 #[cfg(feature = "ndarray")]
 #[allow(deprecated)] // burn-ndarray is deprecated in burn 0.22; it stays here for comparison.

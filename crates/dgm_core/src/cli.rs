@@ -14,6 +14,7 @@ use crate::backend::{self, BackendKind};
 use crate::config::Preset;
 use crate::data::Digits;
 use crate::experiment::{Bench, DigitModel, DigitSamples, bench_digit_model, sample_digit_model};
+use crate::interrupt::{self, Interrupted};
 use crate::report::Report;
 use crate::run::RunContext;
 
@@ -31,6 +32,11 @@ pub struct Flags {
     /// Override the preset's maximum number of epochs.
     #[arg(long, global = true)]
     pub epochs: Option<usize>,
+
+    /// Continue the interrupted run in the output directory from its last finished epoch
+    /// (the same flags otherwise).
+    #[arg(long, global = true)]
+    pub resume: bool,
 
     /// Compute backend.
     #[arg(long, global = true, value_enum, default_value_t = BackendKind::Flex)]
@@ -76,6 +82,8 @@ impl Flags {
             command: words,
             mode: self.mode(),
             seed: self.seed,
+            epochs: self.epochs,
+            resume: self.resume,
             backend: self.backend,
             device,
             out_dir,
@@ -183,9 +191,24 @@ pub fn execute<C: Command>(
         );
         *config.max_epochs() = epochs;
     }
-    match action.unwrap_or(Action::Train) {
+    let action = action.unwrap_or(Action::Train);
+    anyhow::ensure!(
+        !args.resume || matches!(action, Action::Train),
+        "--resume continues a training run; `sample` and `bench` do not train"
+    );
+    match action {
         Action::Train => {
-            let report = command.train(&config, &ctx)?;
+            interrupt::install();
+            let report = command.train(&config, &ctx).map_err(|e| {
+                if e.downcast_ref::<Interrupted>().is_some() {
+                    e.context(format!(
+                        "training stopped; the last finished epoch is saved (continue with `{} --resume`)",
+                        ctx.train_command()
+                    ))
+                } else {
+                    e
+                }
+            })?;
             println!("\n{}", report.summary(&ctx.out_dir));
         }
         Action::Sample(request) => {
@@ -254,14 +277,18 @@ pub fn main_one<C: Command>(
     exit_code(execute(command, &flags, chapter, action))
 }
 
-/// The process's exit: success, or the error's message (with its causes) and a failure code,
-/// never a panic trace.
+/// The process's exit: success, or the error's message (with its causes) and a failure code
+/// (130 for a run stopped by Ctrl-C), never a panic trace.
 pub fn exit_code(result: Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<Interrupted>().is_some() {
+                ExitCode::from(interrupt::EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -313,6 +340,7 @@ mod tests {
             quick: true,
             seed: 0,
             epochs,
+            resume: false,
             backend: BackendKind::Flex,
             threads: 0,
             out: Some(std::env::temp_dir().join("dgm-core-cli-refusals")),

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend;
-use crate::config::{Preset, Schedule};
+use crate::config::Preset;
 use crate::data::{DIGITS_DIM, Digits, Split, to_digit_scale, to_host, write_npy};
 use crate::images::{DIGITS_GRID, GridSpec, save_grid};
 use crate::quality;
@@ -47,11 +47,17 @@ pub struct Run {
 }
 
 impl Run {
-    /// Creates the run's directory and writes its config, tagged with the model's name.
+    /// Creates the run's directory and writes its config, tagged with the model's name; with
+    /// `--resume`, opens the directory of the run to continue instead (see [`RunDir::resume`]).
     pub fn start(ctx: &RunContext, config: &impl Serialize) -> Result<Run> {
         let start = Instant::now();
-        let dir = RunDir::create(&ctx.out_dir)?;
-        dir.write_config(ctx.model, config)?;
+        let dir = if ctx.resume {
+            RunDir::resume(&ctx.out_dir, ctx.model, config, &ctx.train_command())?
+        } else {
+            let dir = RunDir::create(&ctx.out_dir)?;
+            dir.write_config(ctx.model, config)?;
+            dir
+        };
         Ok(Run {
             dir,
             ctx: ctx.clone(),
@@ -71,12 +77,11 @@ impl Run {
         loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
         validate: impl FnMut(&M) -> f64,
     ) -> Result<Fitted<M>> {
-        let schedule = *trainer.schedule();
         self.fit_epochs(
             model,
-            &schedule,
+            trainer,
             val_name,
-            |model, epoch| trainer.epoch(model, train, epoch, &loss),
+            |trainer, model, epoch| trainer.epoch(model, train, epoch, &loss),
             validate,
         )
     }
@@ -92,27 +97,33 @@ impl Run {
         loss: impl Fn(&M, (Tensor<2>, Tensor<1, Int>)) -> Tensor<1>,
         validate: impl FnMut(&M) -> f64,
     ) -> Result<Fitted<M>> {
-        let schedule = *trainer.schedule();
         self.fit_epochs(
             model,
-            &schedule,
+            trainer,
             val_name,
-            |model, epoch| trainer.labelled_epoch(model, train, epoch, &loss),
+            |trainer, model, epoch| trainer.labelled_epoch(model, train, epoch, &loss),
             validate,
         )
     }
 
-    /// [`fit`] in this run's directory with a training pass of the model's own
-    /// (`train_epoch(model, epoch)` returns the model and its mean training loss).
+    /// [`fit`] in this run's directory (resuming it with `--resume`) with a training pass of
+    /// the model's own (`train_epoch(trainer, model, epoch)` returns the model and its mean
+    /// training loss).
     pub fn fit_epochs<M: Module + Clone>(
         &self,
         model: M,
-        schedule: &Schedule,
+        trainer: &mut Trainer,
         val_name: &'static str,
-        train_epoch: impl FnMut(M, usize) -> Result<(M, f64)>,
+        train_epoch: impl FnMut(&mut Trainer, M, usize) -> Result<(M, f64)>,
         validate: impl FnMut(&M) -> f64,
     ) -> Result<Fitted<M>> {
-        fit(model, schedule, val_name, &self.dir, train_epoch, validate)
+        let resume = self.ctx.resume;
+        fit(model, trainer, val_name, &self.dir, resume, train_epoch, validate)
+    }
+
+    /// Whether this run continues an earlier one (`--resume`).
+    pub fn resumes(&self) -> bool {
+        self.ctx.resume
     }
 
     /// Writes `samples.png`, a grid of the first 64 of the run's digit samples (n x 64 values on

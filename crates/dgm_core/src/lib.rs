@@ -20,6 +20,8 @@
 //! | | [`metrics`] | means over a split, bits per dimension, baselines, the finite-loss check |
 //! | | [`plot`] | line plots and 2-D scatter panels as PNG with a CSV beside them |
 //! | | [`report`] | the `report.json` every run writes and the closing summary |
+//! | | [`snapshot`] | `snapshot.bin`, the state a run resumes from, and atomic writes |
+//! | | [`interrupt`] | Ctrl-C: stop after the current batch |
 //! | runs | [`run`] | the output directory of a run, its config and checkpoint; the run's context |
 //! | | [`quality`] | sample quality: a fixed digit classifier, `sample_fd`, `sample_confidence` |
 //! | training | [`train`] | the batch loop and its [`train::Trainer`], early stopping, the epoch loop, curves |
@@ -36,6 +38,7 @@ pub mod data;
 pub mod distributions;
 pub mod experiment;
 pub mod images;
+pub mod interrupt;
 pub mod metrics;
 pub mod nn;
 pub mod optim;
@@ -43,6 +46,7 @@ pub mod plot;
 pub mod quality;
 pub mod report;
 pub mod run;
+pub mod snapshot;
 pub mod testing;
 pub mod train;
 pub mod transformer;

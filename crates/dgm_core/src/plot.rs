@@ -313,10 +313,19 @@ pub fn attention_map(
     register_font();
     let n = tokens.len();
     assert_eq!(weights.len(), n * n, "one weight per query and key");
-    let mut csv = format!("query,{}\n", tokens.join(","));
-    for (token, row) in tokens.iter().zip(weights.chunks(n)) {
+    // A token that is a comma or a quote is written quoted, its quotes doubled (RFC 4180).
+    let field = |token: &String| {
+        if token.contains([',', '"']) {
+            format!("\"{}\"", token.replace('"', "\"\""))
+        } else {
+            token.clone()
+        }
+    };
+    let labels: Vec<String> = tokens.iter().map(field).collect();
+    let mut csv = format!("query,{}\n", labels.join(","));
+    for (label, row) in labels.iter().zip(weights.chunks(n)) {
         let values: Vec<String> = row.iter().map(f32::to_string).collect();
-        writeln!(csv, "{token},{}", values.join(","))?;
+        writeln!(csv, "{label},{}", values.join(","))?;
     }
     std::fs::write(path.with_extension("csv"), csv)?;
 

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::backend::BackendKind;
 use crate::report::Report;
+use crate::snapshot::{module_bytes, write_atomically};
 
 /// The directory of one run.
 #[derive(Clone, Debug)]
@@ -51,12 +52,51 @@ impl RunDir {
         self.dir.join(CHECKPOINT)
     }
 
+    /// Opens the directory of a run to resume, refusing one that was started with other
+    /// settings than `config` (naming them) and saying how to start one when there is none.
+    pub fn resume<C: Serialize>(
+        dir: impl Into<PathBuf>,
+        model: &str,
+        config: &C,
+        train_command: &str,
+    ) -> Result<RunDir> {
+        let run = RunDir { dir: dir.into() };
+        if !run.path(CONFIG).is_file() {
+            bail!(
+                "there is no run to resume in {}: start it with `{train_command}`",
+                run.dir.display()
+            );
+        }
+        let saved: serde_json::Value = run.read_config(model)?;
+        let asked = serde_json::to_value(config)?;
+        let differing: Vec<String> = match (&saved, &asked) {
+            (serde_json::Value::Object(saved), serde_json::Value::Object(asked)) => asked
+                .iter()
+                .filter(|(key, value)| saved.get(*key) != Some(value))
+                .map(|(key, value)| {
+                    let was = saved.get(key).map_or("nothing".into(), |v| v.to_string());
+                    format!("{key} (the run has {was}, this command {value})")
+                })
+                .collect(),
+            _ if saved != asked => vec!["the config".into()],
+            _ => Vec::new(),
+        };
+        if !differing.is_empty() {
+            bail!(
+                "the run in {} was started with other settings: {}; resume it with the flags it \
+                 was started with, or start a new run without --resume",
+                run.dir.display(),
+                differing.join(", ")
+            );
+        }
+        Ok(run)
+    }
+
     /// Writes the resolved config as `config.json`, tagged with the model's name.
     pub fn write_config<C: Serialize>(&self, model: &str, config: &C) -> Result<()> {
         let tagged = serde_json::json!({ "model": model, "config": config });
-        let path = self.path(CONFIG);
-        std::fs::write(&path, serde_json::to_string_pretty(&tagged)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))
+        let text = serde_json::to_string_pretty(&tagged)? + "\n";
+        write_atomically(&self.path(CONFIG), text.as_bytes())
     }
 
     /// Reads `config.json`, refusing a run of another model.
@@ -81,12 +121,10 @@ impl RunDir {
         })
     }
 
-    /// Saves a module as the checkpoint.
+    /// Saves a module as the checkpoint, atomically: a kill while it is written leaves the
+    /// previous checkpoint.
     pub fn save_checkpoint<M: Module + Clone>(&self, model: &M) -> Result<()> {
-        model
-            .clone()
-            .save_file(self.checkpoint())
-            .map_err(|e| anyhow::anyhow!("cannot save {}: {e:?}", self.checkpoint().display()))
+        write_atomically(&self.checkpoint(), &module_bytes(model)?)
     }
 
     /// Loads the checkpoint into `model` (built from the same config), or says why it cannot.
@@ -113,6 +151,10 @@ pub struct RunContext {
     /// "quick" or "full".
     pub mode: &'static str,
     pub seed: u64,
+    /// The `--epochs` override of the preset's maximum, if any.
+    pub epochs: Option<usize>,
+    /// Whether to continue the run in `out_dir` (`--resume`) instead of starting it again.
+    pub resume: bool,
     pub backend: BackendKind,
     /// The inference device; training uses `device.clone().autodiff()`.
     pub device: Device,
@@ -125,16 +167,27 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    /// The command that trains this model in this mode (for "train first" messages).
+    /// The command that trains this model with this run's settings (for "train first" and
+    /// "resume with" messages).
     pub fn train_command(&self) -> String {
-        let quick = if self.mode == "quick" { " --quick" } else { "" };
-        let out = if self.custom_out {
-            format!(" --out {}", self.out_dir.display())
-        } else {
-            String::new()
-        };
+        let mut flags = String::new();
+        if self.mode == "quick" {
+            flags += " --quick";
+        }
+        if self.seed != 0 {
+            flags += &format!(" --seed {}", self.seed);
+        }
+        if let Some(epochs) = self.epochs {
+            flags += &format!(" --epochs {epochs}");
+        }
+        if self.backend != BackendKind::Flex {
+            flags += &format!(" --backend {}", self.backend.name());
+        }
+        if self.custom_out {
+            flags += &format!(" --out {}", self.out_dir.display());
+        }
         format!(
-            "cargo run --release -p {} -- {}{quick}{out}",
+            "cargo run --release -p {} -- {}{flags}",
             self.chapter, self.command
         )
     }

@@ -1,8 +1,10 @@
 //! What every chapter's tests set up: a device seeded for one test at a time, a quick run's
 //! context in a fresh temporary directory, a handful of digits and a schedule of a few steps.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
 
@@ -11,7 +13,10 @@ use crate::cli::Flags;
 use crate::config::Schedule;
 use crate::data::Digits;
 use crate::experiment::DigitSamples;
+use crate::report::Report;
 use crate::run::RunContext;
+use crate::snapshot::Snapshot;
+use crate::train::SNAPSHOT;
 
 /// The random generator of a device is one for the whole process, and tests run in parallel:
 /// a test holds this lock while it seeds and draws, so its numbers do not depend on the others.
@@ -63,6 +68,7 @@ pub fn quick_context(
         quick: true,
         seed,
         epochs: None,
+        resume: false,
         backend: BackendKind::Flex,
         threads: 0,
         out: Some(dir.clone()),
@@ -86,8 +92,8 @@ pub fn few_digits() -> Digits {
 
 /// A finished run's report is the one on disk, the given metrics are finite, and every artifact
 /// it lists was written.
-pub fn assert_run_written(report: &crate::report::Report, dir: &std::path::Path, metrics: &[&str]) {
-    let written = crate::report::Report::read(&dir.join("report.json")).expect("report.json");
+pub fn assert_run_written(report: &Report, dir: &Path, metrics: &[&str]) {
+    let written = Report::read(&dir.join("report.json")).expect("report.json");
     assert_eq!(written, *report);
     for key in metrics {
         assert!(report.metrics[*key].is_finite(), "{key}");
@@ -96,3 +102,59 @@ pub fn assert_run_written(report: &crate::report::Report, dir: &std::path::Path,
         assert!(dir.join(file).is_file(), "{file} was not written");
     }
 }
+
+// ANCHOR: resume_test
+/// Runs the chapter binary `binary` with `args` twice in fresh directories and requires the same
+/// report: once left alone, once stopped by Ctrl-C (SIGINT) after its snapshot holds `epochs`
+/// epochs and then continued with `--resume`. The stopped run must exit with 130 and say how
+/// to resume. Only the timings may differ.
+pub fn assert_resume_is_exact(binary: &Path, args: &[&str], epochs: usize) {
+    let root = std::env::temp_dir().join(format!("dgm-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (alone, stopped) = (root.join("alone"), root.join("stopped"));
+    let run = |out: &Path, extra: &[&str]| {
+        let mut command = Command::new(binary);
+        command
+            .args(args)
+            .arg("--out")
+            .arg(out)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    };
+
+    let status = run(&alone, &[]).status().expect("the binary runs");
+    assert!(status.success(), "the run left alone failed");
+
+    let mut child = run(&stopped, &[]).spawn().expect("the binary runs");
+    let snapshot = stopped.join(SNAPSHOT);
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !Snapshot::load(&snapshot).is_ok_and(|s| s.epochs_done() >= epochs) {
+        assert!(Instant::now() < deadline, "no snapshot of {epochs} epochs");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was stopped");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Frozen while the signal is delivered, so the run cannot finish in between.
+    let pid = child.id().to_string();
+    for signal in ["-STOP", "-INT", "-CONT"] {
+        let sent = Command::new("kill").args([signal, &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill {signal} failed");
+    }
+    let output = child.wait_with_output().expect("the run stops");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+
+    let status = run(&stopped, &["--resume"]).status().expect("the binary runs");
+    assert!(status.success(), "the resumed run failed");
+
+    let timeless = |dir: &Path| Report {
+        wall_seconds: 0.0,
+        s_per_epoch: 0.0,
+        ..Report::read(&dir.join("report.json")).expect("report.json")
+    };
+    assert_eq!(timeless(&stopped), timeless(&alone));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+// ANCHOR_END: resume_test

@@ -6,6 +6,11 @@
 //! without improvement; the test number is computed with the best model. [`fit`] is that loop,
 //! [`train_epoch`] the batch loop inside it (loss, backward, step), and [`Trainer`] what the batch
 //! loop keeps from one epoch to the next. A chapter supplies the loss and the validation metric.
+//!
+//! After every epoch [`fit`] saves a [`Snapshot`] of everything the loop keeps (the model, the
+//! best model, the optimiser's state, the early stopping and the curve), and every epoch draws
+//! from a random stream of its own ([`Trainer::begin`]): a run stopped by Ctrl-C or a kill and
+//! started again with `--resume` ends exactly as the run left alone.
 
 use std::time::Instant;
 
@@ -18,14 +23,18 @@ use burn::tensor::{Device, Int, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
 
+use crate::backend::{Stage, seed_stage};
 use crate::config::Schedule;
 use crate::data::{Split, shuffled_batches};
+use crate::interrupt;
 use crate::metrics::ensure_finite;
 use crate::optim::AdamaxConfig;
 use crate::plot::line_plot;
 use crate::report::{TrainingSummary, Validation};
 use crate::run::{RunContext, RunDir};
+use crate::snapshot::{Snapshot, load_module, module_bytes};
 
 /// What one validation result means for early stopping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +49,7 @@ pub enum Verdict {
 
 // ANCHOR: early_stopping
 /// Early stopping on a validation metric where lower is better.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EarlyStopping {
     patience: usize,
     best: Option<(usize, f64)>,
@@ -89,6 +98,7 @@ impl EarlyStopping {
 ///
 /// `loss(&model, batch)` returns the batch's scalar loss (for the likelihood models, the batch
 /// mean of -log p(x); a batch is the images x, or the images and their labels). Returns the model and the mean training loss of the epoch.
+/// After Ctrl-C it stops after the current batch with [`interrupt::Interrupted`].
 pub fn train_epoch<M: Module, B>(
     mut model: M,
     optimizer: &mut ModuleOptimizer,
@@ -107,6 +117,7 @@ pub fn train_epoch<M: Module, B>(
         model = optimizer.step(learning_rate, model, grads);
         loss_sum += loss_value;
         count += 1;
+        interrupt::check(epoch)?;
     }
     Ok((model, loss_sum / count as f64))
 }
@@ -118,19 +129,44 @@ pub fn train_epoch<M: Module, B>(
 pub struct Trainer {
     optimizer: ModuleOptimizer,
     rng: StdRng,
+    seed: u64,
     schedule: Schedule,
     device: Device,
 }
 
 impl Trainer {
-    /// A trainer on the run's autodiff device, shuffling with a generator seeded by `--seed`.
+    /// A trainer on the run's autodiff device, its random streams seeded by `--seed`.
     pub fn new(optimizer: ModuleOptimizer, schedule: &Schedule, ctx: &RunContext) -> Trainer {
+        Trainer::on(ctx.device.clone().autodiff(), ctx.seed, optimizer, schedule)
+    }
+
+    /// A trainer on `device` (an autodiff device), its random streams seeded by `seed`.
+    pub fn on(device: Device, seed: u64, optimizer: ModuleOptimizer, schedule: &Schedule) -> Trainer {
         Trainer {
             optimizer,
-            rng: StdRng::seed_from_u64(ctx.seed),
+            rng: StdRng::seed_from_u64(seed),
+            seed,
             schedule: *schedule,
-            device: ctx.device.clone().autodiff(),
+            device,
         }
+    }
+
+    /// Starts `stage` of the run: the device's random tensors and the data order draw from the
+    /// stage's own seed (see [`stage_seed`](crate::backend::stage_seed)), so that a resumed run
+    /// draws what the run left alone drew.
+    pub fn begin(&mut self, stage: Stage) {
+        self.rng = seed_stage(&self.device, self.seed, stage);
+    }
+
+    /// The snapshot with the optimiser's state added.
+    pub fn save(&self, snapshot: Snapshot) -> Result<Snapshot> {
+        snapshot.with_optimizer("optimizer", &self.optimizer)
+    }
+
+    /// Takes the optimiser's state back from a snapshot.
+    pub fn restore(&mut self, snapshot: &Snapshot) -> Result<()> {
+        self.optimizer = snapshot.optimizer("optimizer", self.optimizer.clone())?;
+        Ok(())
     }
 
     /// The device models are trained on (gradients are recorded here).
@@ -215,7 +251,7 @@ impl Trainer {
 }
 
 /// One row of a learning curve.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub epoch: usize,
     /// Mean training loss over the epoch's batches.
@@ -284,44 +320,76 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// The state of [`fit`] between two epochs, besides the models and the optimiser.
+#[derive(Serialize, Deserialize)]
+struct FitProgress {
+    stopping: EarlyStopping,
+    curve: Vec<CurvePoint>,
+}
+
+/// The file a run resumes from.
+pub const SNAPSHOT: &str = "snapshot.bin";
+
 /// Trains with early stopping on validation, keeping the best model: at most
-/// `schedule.max_epochs` epochs, stopping after `schedule.patience + 1` without improvement.
+/// `schedule.max_epochs` epochs of the trainer's schedule, stopping after `schedule.patience + 1`
+/// without improvement.
 ///
-/// - `train_epoch(model, epoch)` runs one pass over the training set and returns the model and
-///   the mean training loss;
+/// - `train_epoch(trainer, model, epoch)` runs one pass over the training set and returns the
+///   model and the mean training loss;
 /// - `validate(&model)` returns the validation metric (lower is better).
 ///
-/// After every epoch the curve is written (`curve.csv`, `curve.png`); on every improvement the
-/// model is saved as the checkpoint, so an interrupted run keeps its best model.
+/// After every epoch the curve is written (`curve.csv`, `curve.png`) and the loop's state is
+/// saved in `snapshot.bin`; on every improvement the model is saved as the checkpoint, so an
+/// interrupted run keeps its best model. With `resume`, the loop starts from the snapshot in
+/// `run` (when there is one) instead of from epoch 0. Either way the trainer ends in
+/// [`Stage::Evaluation`].
 pub fn fit<M, T, V>(
     mut model: M,
-    schedule: &Schedule,
+    trainer: &mut Trainer,
     val_name: &'static str,
     run: &RunDir,
+    resume: bool,
     mut train_epoch: T,
     mut validate: V,
 ) -> Result<Fitted<M>>
 where
     M: Module + Clone,
-    T: FnMut(M, usize) -> Result<(M, f64)>,
+    T: FnMut(&mut Trainer, M, usize) -> Result<(M, f64)>,
     V: FnMut(&M) -> f64,
 {
+    let schedule = *trainer.schedule();
+    let snapshot_path = run.path(SNAPSHOT);
+    let mut stopping = EarlyStopping::new(schedule.patience);
+    // The best epoch's parameters and buffers as bytes, not as a clone of the model: a clone
+    // shares its BatchNorm running statistics with the model (burn keeps them behind a shared
+    // pointer), so the statistics of a cloned "best" model would go on changing with every
+    // later training step.
+    let mut best_bytes = None;
+    let mut curve = Vec::new();
+    let mut first_epoch = 0;
+    let mut finished = false;
+    if resume && let Some(snapshot) = Snapshot::load_if_saved(&snapshot_path)? {
+        model = snapshot.module("model", model)?;
+        best_bytes = Some(snapshot.part("best")?.to_vec());
+        trainer.restore(&snapshot)?;
+        let progress: FitProgress = snapshot.progress()?;
+        (stopping, curve) = (progress.stopping, progress.curve);
+        first_epoch = snapshot.epochs_done();
+        finished = snapshot.finished();
+        eprintln!("resuming after epoch {}", first_epoch - 1);
+    }
+
     let bar = ProgressBar::new(schedule.max_epochs as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {elapsed} | {msg}")
             .expect("valid template"),
     );
-    let mut stopping = EarlyStopping::new(schedule.patience);
-    // The best epoch's parameters and buffers as a record, not as a clone of the model: a clone
-    // shares its BatchNorm running statistics with the model (burn keeps them behind a shared
-    // pointer), so the statistics of a cloned "best" model would go on changing with every
-    // later training step.
-    let mut best_record = None;
-    let mut curve = Vec::new();
-
-    for epoch in 0..schedule.max_epochs {
+    bar.set_position(first_epoch as u64);
+    let epochs = if finished { 0..0 } else { first_epoch..schedule.max_epochs };
+    for epoch in epochs {
+        trainer.begin(Stage::Epoch(epoch));
         let start = Instant::now();
-        let (trained, train_loss) = train_epoch(model, epoch)?;
+        let (trained, train_loss) = train_epoch(trainer, model, epoch)?;
         model = trained;
         let train_seconds = start.elapsed().as_secs_f64();
         let val_metric = validate(&model);
@@ -335,9 +403,18 @@ where
         let verdict = stopping.observe(epoch, val_metric);
         if verdict == Verdict::Improved {
             run.save_checkpoint(&model)?;
-            best_record = Some(model.clone().into_record());
+            best_bytes = Some(module_bytes(&model)?);
         }
         save_curve(run, &curve, val_name)?;
+        let finished = verdict == Verdict::Stop || epoch + 1 == schedule.max_epochs;
+        let progress = FitProgress {
+            stopping: stopping.clone(),
+            curve: curve.clone(),
+        };
+        let snapshot = Snapshot::new(epoch + 1, finished, &progress)?
+            .with_module("model", &model)?
+            .with_part("best", best_bytes.clone().expect("the first epoch is the best so far"));
+        trainer.save(snapshot)?.save(&snapshot_path)?;
 
         let (best_epoch, best_val) = stopping.best().expect("one epoch observed");
         let line = format!(
@@ -354,11 +431,12 @@ where
         }
     }
     bar.finish_and_clear();
+    trainer.begin(Stage::Evaluation);
 
     let (best_epoch, best_val) = stopping.best().unwrap_or((0, f64::NAN));
     // The last model's structure with the best epoch's values loaded into it.
-    let best_model = match best_record {
-        Some(record) => model.load_record(record),
+    let best_model = match best_bytes {
+        Some(bytes) => load_module(&bytes, model)?,
         None => model,
     };
     Ok(Fitted {
@@ -417,8 +495,9 @@ mod tests {
             max_epochs: 3,
             patience: 5,
         };
+        let mut trainer = Trainer::on(device.clone(), 0, AdamaxConfig::new().init(), &schedule);
         // Epoch e normalises a batch with mean 100 e: the running mean climbs every epoch.
-        let train = |norm: BatchNorm, epoch: usize| {
+        let train = |_: &mut Trainer, norm: BatchNorm, epoch: usize| {
             let mean = 100.0 * epoch as f64;
             let x = Tensor::<2>::random([16, 3], Distribution::Normal(mean, 1.0), &device);
             let _ = norm.forward(x);
@@ -428,9 +507,10 @@ mod tests {
         let mut val = 0.0;
         let fitted = fit(
             BatchNormConfig::new(3).init(&device),
-            &schedule,
+            &mut trainer,
             "val",
             &run,
+            false,
             train,
             |_| {
                 val += 1.0;

@@ -120,9 +120,9 @@ impl Command for SmilesTransformer {
         let batch = config.schedule.batch_size;
         let fitted = run.fit_epochs(
             model,
-            &config.schedule,
+            &mut trainer,
             "val_nll",
-            |model, epoch| sequence_epoch(&mut trainer, model, &molecules.train, epoch, None),
+            |trainer, model, epoch| sequence_epoch(trainer, model, &molecules.train, epoch, None),
             |model| evaluate(&model.valid(), &molecules.val, batch, &ctx.device).nll_per_sequence,
         )?;
 

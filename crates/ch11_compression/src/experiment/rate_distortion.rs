@@ -52,6 +52,8 @@ impl Command for RateDistortionCommand {
             sub.command = sub.model.into();
             sub.out_dir = ctx.out_dir.join(format!("beta-{beta}"));
             sub.report_path = sub.out_dir.join("report.json");
+            // A resumed sweep continues the points it had started and starts the others.
+            sub.resume = ctx.resume && sub.out_dir.join("config.json").is_file();
             sub.device.seed(ctx.seed);
             let config = CompressionConfig {
                 beta,
