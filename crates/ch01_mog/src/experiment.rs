@@ -91,6 +91,7 @@ pub struct MogCommand {
 impl DigitModel for MogCommand {
     type Config = MogConfig;
     type Network = Mog;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         if self.learn_weights {

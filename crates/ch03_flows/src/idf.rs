@@ -9,6 +9,7 @@ use dgm_core::distributions::{log_discretized_logistic, sample_discretized_logis
 use dgm_core::nn::{Activation, Init, Mlp};
 
 use crate::config::IdfConfig;
+use crate::reversal;
 
 // ANCHOR: round_ste
 /// round(x) in the forward pass; in the backward pass the gradient of the identity
@@ -137,9 +138,7 @@ impl Idf {
     /// - x: [batch, D]
     /// - returns: [batch, D]
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.couplings
-            .iter()
-            .fold(x, |z, coupling| coupling.forward(z).flip([1]))
+        reversal::forward(&self.couplings, x, IntegerCoupling::forward)
     }
 
     /// x = f^-1(z), exactly.
@@ -148,10 +147,7 @@ impl Idf {
     /// - z: [batch, D]
     /// - returns: [batch, D]
     pub fn inverse(&self, z: Tensor<2>) -> Tensor<2> {
-        self.couplings
-            .iter()
-            .rev()
-            .fold(z, |y, coupling| coupling.inverse(y.flip([1])))
+        reversal::inverse(&self.couplings, z, IntegerCoupling::inverse)
     }
 
     /// log P(x) = log P_Z(f(x)), exact for integer x.

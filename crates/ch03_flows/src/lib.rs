@@ -5,3 +5,4 @@ pub mod experiment;
 pub mod idf;
 pub mod moons;
 pub mod realnvp;
+pub mod reversal;

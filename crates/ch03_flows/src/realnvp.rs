@@ -8,6 +8,7 @@ use dgm_core::distributions::log_standard_normal;
 use dgm_core::nn::{Activation, Mlp};
 
 use crate::config::FlowConfig;
+use crate::reversal;
 
 // ANCHOR: coupling
 /// One affine coupling layer. x is split into a conditioning half x_a and a transformed half x_b:
@@ -129,10 +130,7 @@ impl RealNvp {
     /// - z: [batch, D]
     /// - returns: [batch, D]
     pub fn inverse(&self, z: Tensor<2>) -> Tensor<2> {
-        self.couplings
-            .iter()
-            .rev()
-            .fold(z, |y, coupling| coupling.inverse(y.flip([1])))
+        reversal::inverse(&self.couplings, z, AffineCoupling::inverse)
     }
 
     /// log p(x) = log N(f(x); 0, I) + log |det df/dx|

@@ -33,6 +33,7 @@ pub enum VaeCommand {
 impl DigitModel for VaeCommand {
     type Config = VaeConfig;
     type Network = Vae;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         match self {

@@ -47,6 +47,7 @@ pub struct HvaeCommand;
 impl DigitModel for HvaeCommand {
     type Config = HvaeConfig;
     type Network = Hvae;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         "hvae"

@@ -31,6 +31,7 @@ pub struct Diffusion;
 impl DigitModel for Diffusion {
     type Config = DdgmConfig;
     type Network = Ddgm;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         "ddgm"

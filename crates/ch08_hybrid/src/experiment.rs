@@ -2,16 +2,12 @@
 //! objective, the test scores of the best model (error, NLL, the misclassified digits), its
 //! samples, and the verbs that reuse its checkpoint.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use burn::prelude::*;
-use dgm_core::cli::Command;
 use dgm_core::data::{DIGITS_LEVELS, DIGITS_SIDE, Digits, Split, to_host};
-use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, DigitSamples, GRID_IMAGES, Run, SAMPLES, reload, save_real_digits,
-    time_passes,
-};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::plot::captioned_images;
 use dgm_core::report::Report;
@@ -76,11 +72,6 @@ pub fn evaluate(model: &Hybrid, split: &Split, config: &HybridConfig, device: &D
     }
 }
 
-/// n samples on the digits' scale (clamped to the 17 levels).
-fn sample_digits(model: &Hybrid, n: usize) -> Vec<f32> {
-    to_host(model.sample(n).clamp(0.0, (DIGITS_LEVELS - 1) as f64))
-}
-
 /// `misclassified.png` (+ CSV): test digits the classifier gets wrong, captioned
 /// "label -> predicted".
 fn save_mistakes(path: &Path, test: &Split, mistakes: &[(usize, u8, u8)]) -> Result<()> {
@@ -97,37 +88,49 @@ fn save_mistakes(path: &Path, test: &Split, mistakes: &[(usize, u8, u8)]) -> Res
     captioned_images(path, &images, &captions, DIGITS_SIDE, max, 10)
 }
 
-/// The hybrid model on the command line. It trains on images and their labels, so it is a
-/// [`Command`] of its own rather than a [`dgm_core::experiment::DigitModel`] (whose loss sees
-/// the images alone).
+/// The hybrid model on the command line: a digit model whose batches are the images and their
+/// labels.
 pub struct HybridCommand;
 
-impl HybridCommand {
+impl DigitModel for HybridCommand {
+    type Config = HybridConfig;
+    type Network = Hybrid;
+    type Batch = (Tensor<2>, Tensor<1, Int>);
+
+    fn name(&self) -> &'static str {
+        "hybrid"
+    }
+
+    fn build(&self, config: &HybridConfig, device: &Device) -> Hybrid {
+        Hybrid::new(config, device)
+    }
+
+    /// Adamax, as in every Tomczak example.
+    fn trainer(&self, config: &HybridConfig, ctx: &RunContext) -> Trainer {
+        Trainer::adamax(&config.schedule, ctx)
+    }
+
+    /// -log p(y | x) - alpha log p(x), the batch mean.
+    fn loss(&self, config: &HybridConfig, model: &Hybrid, (x, y): Self::Batch) -> Tensor<1> {
+        train_loss(model, x, y, config.alpha)
+    }
+
+    /// Samples of the flow on the digits' scale (clamped to the 17 levels).
+    fn generate(&self, _: &HybridConfig, model: &Hybrid, n: usize, _: &Device) -> Tensor<2> {
+        model.sample(n).clamp(0.0, (DIGITS_LEVELS - 1) as f64)
+    }
+
     /// Trains on `digits` with early stopping on the validation objective, evaluates the best
     /// model on the test split, draws samples and the misclassified digits, and writes every
     /// output.
-    pub fn train_on(
-        &self,
-        config: &HybridConfig,
-        digits: &Digits,
-        ctx: &RunContext,
-    ) -> Result<Report> {
-        let run = Run::start(ctx, config)?;
-        save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-        let mut trainer = Trainer::adamax(&config.schedule, ctx);
-        let model = Hybrid::new(config, trainer.device());
-        let fitted = run.fit_labelled(
-            model,
-            &mut trainer,
-            &digits.train,
-            "val_objective",
-            |model, (x, y)| train_loss(model, x, y, config.alpha),
-            |model| evaluate(&model.valid(), &digits.val, config, &ctx.device).total,
-        )?;
+    fn train(&self, config: &HybridConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
+        let (run, fitted) = fit_digits(self, config, digits, ctx, "val_objective", |model| {
+            evaluate(&model.valid(), &digits.val, config, &ctx.device).total
+        })?;
 
         let best = fitted.best_model.valid();
         let test = evaluate(&best, &digits.test, config, &ctx.device);
-        let samples = sample_digits(&best, SAMPLES);
+        let samples = to_host(self.generate(config, &best, SAMPLES, &ctx.device));
         let mistakes = run.dir.path("misclassified.png");
         save_mistakes(&mistakes, &digits.test, &test.mistakes)?;
         let [fd, confidence] = run.score_samples(&samples)?;
@@ -145,42 +148,5 @@ impl HybridCommand {
             confidence,
         ];
         run.finish(&fitted.summary(), best.num_params(), &metrics, &artifacts)
-    }
-}
-
-impl Command for HybridCommand {
-    type Config = HybridConfig;
-    type Samples = DigitSamples;
-
-    fn name(&self) -> &'static str {
-        "hybrid"
-    }
-
-    fn train(&self, config: &HybridConfig, ctx: &RunContext) -> Result<Report> {
-        self.train_on(config, &Digits::load()?, ctx)
-    }
-
-    /// Reloads the best checkpoint of a finished run and draws `n` new images.
-    fn sample(&self, ctx: &RunContext, request: &DigitSamples) -> Result<Vec<PathBuf>> {
-        let n = request.count()?;
-        let (run, _, model): (_, HybridConfig, _) = reload(ctx, Hybrid::new)?;
-        request.write(&run, ctx, &sample_digits(&model, n))
-    }
-
-    /// Times training passes (no validation) and one sample grid.
-    fn bench(&self, config: &HybridConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
-        let digits = Digits::load()?;
-        let mut trainer = Trainer::adamax(&config.schedule, ctx);
-        let model = Hybrid::new(config, trainer.device());
-        let loss = |model: &Hybrid, (x, y)| train_loss(model, x, y, config.alpha);
-        time_passes(
-            ctx,
-            passes,
-            model,
-            |model, pass| Ok(trainer.labelled_epoch(model, &digits.train, pass, loss)?.0),
-            |model| {
-                sample_digits(&model.valid(), GRID_IMAGES);
-            },
-        )
     }
 }

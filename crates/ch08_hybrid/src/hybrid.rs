@@ -6,14 +6,15 @@
 //! the classifier sees features that must also explain the images, and the flow's likelihood
 //! says how typical an input is, which a plain classifier cannot.
 //!
-//! The flow folds its couplings and keeps its prior as chapter 3's integer discrete flow
-//! (`ch03_flows::idf::Idf`) does, and rounds with chapter 3's `round_straight_through`; its
-//! coupling is the book's gated two-way one, not chapter 3's coupling of B blocks, so `Idf`
-//! itself cannot serve here.
+//! The flow stacks its couplings with chapter 3's reversals (`ch03_flows::reversal`), keeps its
+//! prior as chapter 3's integer discrete flow (`ch03_flows::idf::Idf`) does, and rounds with
+//! chapter 3's `round_straight_through`; its coupling is the book's gated two-way one, not
+//! chapter 3's coupling of B blocks, so `Idf` itself cannot serve here.
 
 use burn::module::Param;
 use burn::prelude::*;
 use ch03_flows::idf::round_straight_through;
+use ch03_flows::reversal;
 use dgm_core::distributions::{
     cross_entropy, log_discretized_logistic, sample_discretized_logistic,
 };
@@ -128,9 +129,7 @@ impl Hybrid {
     /// - x: [batch, D]
     /// - returns: [batch, D]
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.couplings
-            .iter()
-            .fold(x, |z, coupling| coupling.forward(z).flip([1]))
+        reversal::forward(&self.couplings, x, GatedCoupling::forward)
     }
 
     /// x = f^-1(z), exactly.
@@ -139,10 +138,7 @@ impl Hybrid {
     /// - z: [batch, D]
     /// - returns: [batch, D]
     pub fn inverse(&self, z: Tensor<2>) -> Tensor<2> {
-        self.couplings
-            .iter()
-            .rev()
-            .fold(z, |y, coupling| coupling.inverse(y.flip([1])))
+        reversal::inverse(&self.couplings, z, GatedCoupling::inverse)
     }
 
     /// log p(x) = log P_Z(f(x)) and the classifier's logits on f(x), from one pass.

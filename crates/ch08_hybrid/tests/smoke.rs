@@ -2,31 +2,18 @@
 
 use ch08_hybrid::config::HybridConfig;
 use ch08_hybrid::experiment::{CHAPTER, HybridCommand};
-use dgm_core::cli::Command;
 use dgm_core::config::Preset;
-use dgm_core::testing::{
-    assert_run_written, digit_samples, few_digits, quick_context, tiny_schedule,
-};
+use dgm_core::testing::{assert_digit_model_trains, quick_context, tiny_schedule};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
-    let (ctx, dir) = quick_context("smoke", CHAPTER, "hybrid", 1);
     let quick = HybridConfig::quick();
     let config = HybridConfig {
         hidden: 16,
         schedule: tiny_schedule(quick.schedule),
         ..quick
     };
-    let report = HybridCommand
-        .train_on(&config, &few_digits(), &ctx)
-        .unwrap();
-    assert_run_written(
-        &report,
-        &dir,
-        &["test_error", "test_nll", "sample_fd", "sample_confidence"],
-    );
-    let request = digit_samples(3);
-    let written = HybridCommand.sample(&ctx, &request).unwrap();
-    assert!(written[0].is_file());
-    std::fs::remove_dir_all(&dir).unwrap();
+    let run = quick_context("smoke", CHAPTER, "hybrid", 1);
+    let metrics = ["test_error", "test_nll", "sample_fd", "sample_confidence"];
+    assert_digit_model_trains(&HybridCommand, &config, run, &metrics);
 }

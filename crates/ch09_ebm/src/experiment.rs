@@ -2,17 +2,11 @@
 //! book's total loss against Langevin chains of a fixed seed, the test scores of the best model,
 //! its samples and chains, and the verbs that reuse its checkpoint.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use dgm_core::cli::Command;
 use dgm_core::data::{Digits, Split, standard_normal, to_digit_scale, to_host, to_unit_scale};
-use dgm_core::experiment::{
-    Bench, DIGIT_ARTIFACTS, DigitSamples, GRID_IMAGES, Run, SAMPLES, reload, save_chains,
-    save_real_digits, time_passes,
-};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits, save_chains};
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
@@ -90,44 +84,51 @@ pub fn evaluate(ebm: &Ebm, split: &Split, config: &EbmConfig, device: &Device) -
     }
 }
 
-/// n samples on the digits' scale: the last states of Langevin chains.
-fn sample_digits(ebm: &Ebm, n: usize, config: &EbmConfig, device: &Device) -> Vec<f32> {
-    let x = sample_chains(ebm, n, config, device)
-        .pop()
-        .expect("a chain ends with its sample");
-    to_host(to_digit_scale(x))
-}
-
-/// The energy-based model on the command line. It trains on images and their labels, so it is
-/// a [`Command`] of its own rather than a [`dgm_core::experiment::DigitModel`] (whose loss sees
-/// the images alone).
+/// The energy-based model on the command line: a digit model whose batches are the images and
+/// their labels.
 pub struct EbmCommand;
 
-impl EbmCommand {
+impl DigitModel for EbmCommand {
+    type Config = EbmConfig;
+    type Network = Ebm;
+    type Batch = (Tensor<2>, Tensor<1, Int>);
+
+    fn name(&self) -> &'static str {
+        "ebm"
+    }
+
+    fn build(&self, config: &EbmConfig, device: &Device) -> Ebm {
+        Ebm::new(config, device)
+    }
+
+    /// Adamax, as in every Tomczak example.
+    fn trainer(&self, config: &EbmConfig, ctx: &RunContext) -> Trainer {
+        Trainer::adamax(&config.schedule, ctx)
+    }
+
+    /// The book's total loss of a batch: classification plus the contrastive term.
+    fn loss(&self, config: &EbmConfig, ebm: &Ebm, (x, y): Self::Batch) -> Tensor<1> {
+        train_loss(ebm, x, y, config)
+    }
+
+    /// n samples on the digits' scale: the last states of Langevin chains.
+    fn generate(&self, config: &EbmConfig, ebm: &Ebm, n: usize, device: &Device) -> Tensor<2> {
+        let x = sample_chains(ebm, n, config, device)
+            .pop()
+            .expect("a chain ends with its sample");
+        to_digit_scale(x)
+    }
+
     /// Trains on `digits` with early stopping on the validation total loss, evaluates the best
     /// model on the test split, draws samples and chains, and writes every output.
-    pub fn train_on(
-        &self,
-        config: &EbmConfig,
-        digits: &Digits,
-        ctx: &RunContext,
-    ) -> Result<Report> {
-        let run = Run::start(ctx, config)?;
-        save_real_digits(&run.dir, &digits.test, &ctx.device)?;
-        let mut trainer = Trainer::adamax(&config.schedule, ctx);
-        let ebm = Ebm::new(config, trainer.device());
-        let fitted = run.fit_labelled(
-            ebm,
-            &mut trainer,
-            &digits.train,
-            "val_total_loss",
-            |ebm, (x, y)| train_loss(ebm, x, y, config),
-            |ebm| evaluate(&ebm.valid(), &digits.val, config, &ctx.device).total(),
-        )?;
+    fn train(&self, config: &EbmConfig, digits: &Digits, ctx: &RunContext) -> Result<Report> {
+        let (run, fitted) = fit_digits(self, config, digits, ctx, "val_total_loss", |ebm| {
+            evaluate(&ebm.valid(), &digits.val, config, &ctx.device).total()
+        })?;
 
         let best = fitted.best_model.valid();
         let test = evaluate(&best, &digits.test, config, &ctx.device);
-        let samples = sample_digits(&best, SAMPLES, config, &ctx.device);
+        let samples = to_host(self.generate(config, &best, SAMPLES, &ctx.device));
         let chains = sample_chains(&best, CHAINS, config, &ctx.device);
         save_chains(&run.dir.path("chains.png"), &chains, SHOWN_STATES)?;
         let [fd, confidence] = run.score_samples(&samples)?;
@@ -142,42 +143,5 @@ impl EbmCommand {
             confidence,
         ];
         run.finish(&fitted.summary(), best.num_params(), &metrics, &artifacts)
-    }
-}
-
-impl Command for EbmCommand {
-    type Config = EbmConfig;
-    type Samples = DigitSamples;
-
-    fn name(&self) -> &'static str {
-        "ebm"
-    }
-
-    fn train(&self, config: &EbmConfig, ctx: &RunContext) -> Result<Report> {
-        self.train_on(config, &Digits::load()?, ctx)
-    }
-
-    /// Reloads the best checkpoint of a finished run and draws `n` new images.
-    fn sample(&self, ctx: &RunContext, request: &DigitSamples) -> Result<Vec<PathBuf>> {
-        let n = request.count()?;
-        let (run, config, ebm): (_, EbmConfig, _) = reload(ctx, Ebm::new)?;
-        request.write(&run, ctx, &sample_digits(&ebm, n, &config, &ctx.device))
-    }
-
-    /// Times training passes (no validation) and one sample grid.
-    fn bench(&self, config: &EbmConfig, ctx: &RunContext, passes: usize) -> Result<Bench> {
-        let digits = Digits::load()?;
-        let mut trainer = Trainer::adamax(&config.schedule, ctx);
-        let ebm = Ebm::new(config, trainer.device());
-        let loss = |ebm: &Ebm, (x, y)| train_loss(ebm, x, y, config);
-        time_passes(
-            ctx,
-            passes,
-            ebm,
-            |ebm, pass| Ok(trainer.labelled_epoch(ebm, &digits.train, pass, loss)?.0),
-            |ebm| {
-                sample_digits(&ebm.valid(), GRID_IMAGES, config, &ctx.device);
-            },
-        )
     }
 }

@@ -182,20 +182,12 @@ pub fn execute<C: Command>(
     chapter: &'static str,
     action: Option<Action<C::Samples>>,
 ) -> Result<()> {
+    let action = checked_action(args, action)?;
     let ctx = args.context(chapter, command.name(), command.words())?;
     let mut config = command.config(args.quick);
     if let Some(epochs) = args.epochs {
-        anyhow::ensure!(
-            epochs > 0,
-            "--epochs must be at least 1: a run of 0 epochs trains nothing"
-        );
         *config.max_epochs() = epochs;
     }
-    let action = action.unwrap_or(Action::Train);
-    anyhow::ensure!(
-        !args.resume || matches!(action, Action::Train),
-        "--resume continues a training run; `sample` and `bench` do not train"
-    );
     match action {
         Action::Train => {
             interrupt::install();
@@ -217,12 +209,28 @@ pub fn execute<C: Command>(
             }
         }
         Action::Bench { passes } => {
-            anyhow::ensure!(passes > 0, "--passes must be at least 1");
             let bench = command.bench(&config, &ctx, passes)?;
             println!("{}", serde_json::to_string(&bench)?);
         }
     }
     Ok(())
+}
+
+/// The verb to run (training when none is given), refusing settings that cannot run: 0 epochs,
+/// 0 timed passes, `--resume` with a verb that does not train.
+fn checked_action<S: Args>(args: &Flags, action: Option<Action<S>>) -> Result<Action<S>> {
+    anyhow::ensure!(
+        args.epochs != Some(0),
+        "--epochs must be at least 1: a run of 0 epochs trains nothing"
+    );
+    let action = action.unwrap_or(Action::Train);
+    match action {
+        Action::Bench { passes: 0 } => anyhow::bail!("--passes must be at least 1"),
+        Action::Sample(_) | Action::Bench { .. } if args.resume => {
+            anyhow::bail!("--resume continues a training run; `sample` and `bench` do not train")
+        }
+        _ => Ok(action),
+    }
 }
 
 /// The command line of a chapter: the shared flags and one subcommand per model, `M`.
@@ -295,71 +303,42 @@ pub fn exit_code(result: Result<()>) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use serde::{Deserialize, Serialize};
-
     use super::*;
     use crate::experiment::TextSamples;
 
-    #[derive(Clone, Serialize, Deserialize)]
-    struct Epochs(usize);
-
-    impl Preset for Epochs {
-        fn full() -> Epochs {
-            Epochs(10)
-        }
-        fn quick() -> Epochs {
-            Epochs(1)
-        }
-        fn max_epochs(&mut self) -> &mut usize {
-            &mut self.0
-        }
-    }
-
-    /// A command that must never be reached: every verb fails the test.
-    struct Unreachable;
-
-    impl Command for Unreachable {
-        type Config = Epochs;
-        type Samples = TextSamples;
-        fn name(&self) -> &'static str {
-            "unreachable"
-        }
-        fn train(&self, _: &Epochs, _: &RunContext) -> Result<Report> {
-            panic!("trained although the settings cannot train")
-        }
-        fn sample(&self, _: &RunContext, _: &TextSamples) -> Result<Vec<PathBuf>> {
-            panic!("sampled")
-        }
-        fn bench(&self, _: &Epochs, _: &RunContext, _: usize) -> Result<Bench> {
-            panic!("timed although no pass would be timed")
-        }
-    }
-
-    fn args(epochs: Option<usize>) -> Flags {
+    fn args(epochs: Option<usize>, resume: bool) -> Flags {
         Flags {
             quick: true,
             seed: 0,
             epochs,
-            resume: false,
+            resume,
             backend: BackendKind::Flex,
             threads: 0,
-            out: Some(std::env::temp_dir().join("dgm-core-cli-refusals")),
+            out: None,
             report: None,
         }
     }
 
+    /// The message of the refusal of `action` under `args`.
+    fn refusal(args: &Flags, action: Option<Action<TextSamples>>) -> String {
+        checked_action(args, action).unwrap_err().to_string()
+    }
+
     #[test]
-    fn settings_that_cannot_train_are_refused_with_a_message() {
-        let err = execute(&Unreachable, &args(Some(0)), "ch00", Some(Action::Train)).unwrap_err();
-        assert!(
-            err.to_string().contains("--epochs must be at least 1"),
-            "{err}"
-        );
-        let bench = Some(Action::Bench { passes: 0 });
-        let err = execute(&Unreachable, &args(None), "ch00", bench).unwrap_err();
-        assert!(
-            err.to_string().contains("--passes must be at least 1"),
-            "{err}"
-        );
+    fn settings_that_cannot_run_are_refused_with_a_message() {
+        let train = Some(Action::Train);
+        let message = refusal(&args(Some(0), false), train.clone());
+        assert!(message.contains("--epochs must be at least 1"), "{message}");
+        let bench = |passes| Some(Action::Bench { passes });
+        let message = refusal(&args(None, false), bench(0));
+        assert!(message.contains("--passes must be at least 1"), "{message}");
+        let message = refusal(&args(None, true), bench(3));
+        assert!(message.contains("--resume continues a training run"), "{message}");
+        let sample = Some(Action::Sample(TextSamples { n: 1, text: None }));
+        let message = refusal(&args(None, true), sample);
+        assert!(message.contains("--resume continues a training run"), "{message}");
+        assert_eq!(checked_action(&args(Some(1), true), train).unwrap(), Action::Train);
+        let none: Option<Action<TextSamples>> = None;
+        assert_eq!(checked_action(&args(None, false), none).unwrap(), Action::Train);
     }
 }

@@ -103,6 +103,27 @@ impl Split {
     }
 }
 
+/// What a training batch holds, gathered from rows of a split: the images alone, or the images
+/// and their labels.
+pub trait Batch {
+    /// The batch of the rows `rows` of `split`.
+    fn gather(split: &Split, rows: &[usize], device: &Device) -> Self;
+}
+
+/// The images x: [batch, dim].
+impl Batch for Tensor<2> {
+    fn gather(split: &Split, rows: &[usize], device: &Device) -> Tensor<2> {
+        split.rows(rows, device)
+    }
+}
+
+/// The images x: [batch, dim] and their labels y: [batch].
+impl Batch for (Tensor<2>, Tensor<1, Int>) {
+    fn gather(split: &Split, rows: &[usize], device: &Device) -> Self {
+        (split.rows(rows, device), split.labels_of(rows, device))
+    }
+}
+
 /// The indices 0..n in batches of `batch_size`, in order; the last batch may be smaller.
 pub fn batches(n: usize, batch_size: usize) -> Vec<Vec<usize>> {
     (0..n)

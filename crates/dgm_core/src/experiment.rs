@@ -8,13 +8,13 @@ use std::time::Instant;
 
 use anyhow::Result;
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend;
 use crate::config::Preset;
-use crate::data::{DIGITS_DIM, Digits, Split, to_digit_scale, to_host, write_npy};
+use crate::data::{Batch, DIGITS_DIM, Digits, Split, to_digit_scale, to_host, write_npy};
 use crate::images::{DIGITS_GRID, GridSpec, save_grid};
 use crate::quality;
 use crate::report::{BURN_VERSION, Report, SCHEMA_VERSION, TrainingSummary, git_revision};
@@ -67,14 +67,15 @@ impl Run {
     }
 
     /// Trains `model` on `train` with the books' early stopping (see [`fit`]) on the trainer's
-    /// schedule: `loss` is the batch loss, `validate` the metric that picks the checkpoint.
-    pub fn fit<M: Module + Clone>(
+    /// schedule: `loss` is the loss of a batch (the images, or the images and their labels: see
+    /// [`Trainer::epoch`]), `validate` the metric that picks the checkpoint.
+    pub fn fit<M: Module + Clone, X: Batch>(
         &self,
         model: M,
         trainer: &mut Trainer,
         train: &Split,
         val_name: &'static str,
-        loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
+        loss: impl Fn(&M, X) -> Tensor<1>,
         validate: impl FnMut(&M) -> f64,
     ) -> Result<Fitted<M>> {
         self.fit_epochs(
@@ -82,26 +83,6 @@ impl Run {
             trainer,
             val_name,
             |trainer, model, epoch| trainer.epoch(model, train, epoch, &loss),
-            validate,
-        )
-    }
-
-    /// [`Run::fit`] for models trained on images and their labels (see
-    /// [`Trainer::labelled_epoch`]).
-    pub fn fit_labelled<M: Module + Clone>(
-        &self,
-        model: M,
-        trainer: &mut Trainer,
-        train: &Split,
-        val_name: &'static str,
-        loss: impl Fn(&M, (Tensor<2>, Tensor<1, Int>)) -> Tensor<1>,
-        validate: impl FnMut(&M) -> f64,
-    ) -> Result<Fitted<M>> {
-        self.fit_epochs(
-            model,
-            trainer,
-            val_name,
-            |trainer, model, epoch| trainer.labelled_epoch(model, train, epoch, &loss),
             validate,
         )
     }
@@ -187,6 +168,9 @@ pub trait DigitModel {
     type Config: Preset;
     /// The network: what the checkpoint holds.
     type Network: Module + Clone;
+    /// What a training batch holds: the images `Tensor<2>`, or the images and their labels
+    /// `(Tensor<2>, Tensor<1, Int>)`.
+    type Batch: Batch;
 
     /// The model's name in paths and reports (`causal-conv`, `priors-mog`).
     fn name(&self) -> &'static str;
@@ -202,8 +186,10 @@ pub trait DigitModel {
     fn build(&self, config: &Self::Config, device: &Device) -> Self::Network;
     /// The optimiser and the schedule the network is trained with.
     fn trainer(&self, config: &Self::Config, ctx: &RunContext) -> Trainer;
-    /// The scalar loss of a training batch x [batch, 64] (values 0..16).
-    fn loss(&self, config: &Self::Config, network: &Self::Network, x: Tensor<2>) -> Tensor<1>;
+    /// The scalar loss of a training batch: images x [batch, 64] (values 0..16), with their
+    /// labels y [batch] for a model of images and labels.
+    fn loss(&self, config: &Self::Config, network: &Self::Network, batch: Self::Batch)
+    -> Tensor<1>;
     /// n images drawn from the network, on the digits' 0..16 scale: [n, 64].
     fn generate(
         &self,
@@ -233,7 +219,7 @@ pub fn fit_digits<M: DigitModel>(
     save_real_digits(&run.dir, &digits.test, &ctx.device)?;
     let mut trainer = model.trainer(config, ctx);
     let network = model.build(config, trainer.device());
-    let loss = |network: &M::Network, x| model.loss(config, network, x);
+    let loss = |network: &M::Network, batch| model.loss(config, network, batch);
     let fitted = run.fit(
         network,
         &mut trainer,
@@ -277,7 +263,7 @@ pub fn bench_digit_model<M: DigitModel>(
         &mut trainer,
         &digits.train,
         passes,
-        |network, x| model.loss(config, network, x),
+        |network, batch| model.loss(config, network, batch),
         |network| {
             to_host(model.generate(config, &network.valid(), GRID_IMAGES, &ctx.device));
         },
@@ -427,13 +413,13 @@ pub struct Bench {
 /// Times `passes` training passes of `model` over `train` after one untimed warm-up pass (the
 /// first touches every allocation for the first time), then one call of `sample` with the
 /// trained model, and reports both for this run's model, threads and backend.
-pub fn measure<M: Module>(
+pub fn measure<M: Module, X: Batch>(
     ctx: &RunContext,
     model: M,
     trainer: &mut Trainer,
     train: &Split,
     passes: usize,
-    loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
+    loss: impl Fn(&M, X) -> Tensor<1>,
     sample: impl FnOnce(M),
 ) -> Result<Bench> {
     time_passes(

@@ -205,9 +205,8 @@ mod tests {
 
     #[test]
     fn a_saved_snapshot_reads_back_and_a_cut_one_is_refused() {
-        let dir = std::env::temp_dir().join(format!("dgm-core-snapshot-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("snapshot.bin");
+        let file = format!("dgm-core-snapshot-{}.bin", std::process::id());
+        let path = std::env::temp_dir().join(file);
         Snapshot::new(3, false, &vec![1.5, 2.5])
             .unwrap()
             .with_part("a", vec![1, 2, 3])
@@ -230,6 +229,6 @@ mod tests {
         assert!(format!("{err:#}").contains("cut short"), "{err:#}");
         std::fs::write(&path, b"not a snapshot").unwrap();
         assert!(Snapshot::load(&path).is_err());
-        std::fs::remove_dir_all(dir).unwrap();
+        std::fs::remove_file(path).unwrap();
     }
 }

@@ -12,7 +12,7 @@ use crate::backend::BackendKind;
 use crate::cli::Flags;
 use crate::config::Schedule;
 use crate::data::Digits;
-use crate::experiment::DigitSamples;
+use crate::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use crate::report::Report;
 use crate::run::RunContext;
 use crate::snapshot::Snapshot;
@@ -101,6 +101,24 @@ pub fn assert_run_written(report: &Report, dir: &Path, metrics: &[&str]) {
     for file in report.artifacts.values() {
         assert!(dir.join(file).is_file(), "{file} was not written");
     }
+}
+
+/// Trains `model` with `config` on [`few_digits`] in the run `ctx` writing to `dir` (from
+/// [`quick_context`]), requires its report on disk, the finite `metrics` and every file it
+/// lists, reloads the run and draws 3 images, then removes the directory. Returns the report.
+pub fn assert_digit_model_trains<M: DigitModel>(
+    model: &M,
+    config: &M::Config,
+    (ctx, dir): (RunContext, PathBuf),
+    metrics: &[&str],
+) -> Report {
+    let report = model.train(config, &few_digits(), &ctx).expect("the run trains");
+    assert_run_written(&report, &dir, metrics);
+    let written = sample_digit_model(model, &ctx, &digit_samples(3)).expect("the run reloads");
+    assert_eq!(written.len(), 1);
+    assert!(written[0].is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+    report
 }
 
 // ANCHOR: resume_test

@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{Stage, seed_stage};
 use crate::config::Schedule;
-use crate::data::{Split, shuffled_batches};
+use crate::data::{Batch, Split, shuffled_batches};
 use crate::interrupt;
 use crate::metrics::ensure_finite;
 use crate::optim::AdamaxConfig;
@@ -180,20 +180,21 @@ impl Trainer {
     }
 
     /// One pass over the shuffled rows of `train`, one optimiser step per batch on
-    /// `loss(&model, x)`. Returns the model and the mean training loss.
-    pub fn epoch<M: Module>(
+    /// `loss(&model, batch)`, where a batch is the images x [batch, dim] or the images and
+    /// their labels (x, y) (see [`Batch`]). Returns the model and the mean training loss.
+    pub fn epoch<M: Module, X: Batch>(
         &mut self,
         model: M,
         train: &Split,
         epoch: usize,
-        loss: impl Fn(&M, Tensor<2>) -> Tensor<1>,
+        loss: impl Fn(&M, X) -> Tensor<1>,
     ) -> Result<(M, f64)> {
         self.pass(
             model,
             train.len(),
             None,
             epoch,
-            |rows, device| train.rows(rows, device),
+            |rows, device| X::gather(train, rows, device),
             loss,
         )
     }
@@ -204,21 +205,6 @@ impl Trainer {
     /// A trainer with Adamax at its defaults, the optimiser of most of Tomczak's examples.
     pub fn adamax(schedule: &Schedule, ctx: &RunContext) -> Trainer {
         Trainer::new(AdamaxConfig::new().init(), schedule, ctx)
-    }
-
-    /// [`Trainer::epoch`] for models trained on images and their labels:
-    /// `loss(&model, (x, y))` with y the labels as integers [batch].
-    pub fn labelled_epoch<M: Module>(
-        &mut self,
-        model: M,
-        train: &Split,
-        epoch: usize,
-        loss: impl Fn(&M, (Tensor<2>, Tensor<1, Int>)) -> Tensor<1>,
-    ) -> Result<(M, f64)> {
-        let batch = |rows: &[usize], device: &Device| {
-            (train.rows(rows, device), train.labels_of(rows, device))
-        };
-        self.pass(model, train.len(), None, epoch, batch, loss)
     }
 
     /// One pass over `examples` examples in a fresh random order, in batches of the schedule's

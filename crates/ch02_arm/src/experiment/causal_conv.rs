@@ -26,6 +26,7 @@ pub struct CausalConv;
 impl DigitModel for CausalConv {
     type Config = ArmConfig;
     type Network = CausalConvArm;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         "causal-conv"

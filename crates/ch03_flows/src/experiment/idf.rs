@@ -29,6 +29,7 @@ pub struct IdfCommand {
 impl DigitModel for IdfCommand {
     type Config = IdfConfig;
     type Network = Idf;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         if self.data_init {

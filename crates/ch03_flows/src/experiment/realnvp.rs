@@ -71,6 +71,7 @@ pub struct RealNvpCommand;
 impl DigitModel for RealNvpCommand {
     type Config = RealNvpConfig;
     type Network = RealNvp;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         "realnvp"

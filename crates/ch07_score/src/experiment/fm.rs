@@ -31,6 +31,7 @@ pub struct FlowMatching;
 impl DigitModel for FlowMatching {
     type Config = FmConfig;
     type Network = VectorField;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         "fm"

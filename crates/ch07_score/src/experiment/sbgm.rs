@@ -38,6 +38,7 @@ pub struct ScoreSde;
 impl DigitModel for ScoreSde {
     type Config = SbgmConfig;
     type Network = ScoreNet;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         "sbgm"

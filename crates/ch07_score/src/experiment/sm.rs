@@ -31,6 +31,7 @@ pub struct ScoreMatching;
 impl DigitModel for ScoreMatching {
     type Config = SmConfig;
     type Network = ScoreNet;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         "sm"

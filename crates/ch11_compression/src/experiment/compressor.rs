@@ -87,6 +87,7 @@ pub struct CompressionCommand(pub EntropyKind);
 impl DigitModel for CompressionCommand {
     type Config = CompressionConfig;
     type Network = Compressor;
+    type Batch = Tensor<2>;
 
     fn name(&self) -> &'static str {
         match self.0 {
