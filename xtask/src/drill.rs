@@ -71,7 +71,14 @@ impl Lcg {
 pub fn resume_drill(options: &Options) -> Result<bool> {
     run_inherited(
         "cargo",
-        &["build", "--release", "-p", &options.crate_name, "--bin", &options.crate_name],
+        &[
+            "build",
+            "--release",
+            "-p",
+            &options.crate_name,
+            "--bin",
+            &options.crate_name,
+        ],
     )?;
     let binary = PathBuf::from("target/release").join(&options.crate_name);
     let root = PathBuf::from("runs/drill").join(&options.crate_name);
@@ -100,7 +107,9 @@ pub fn resume_drill(options: &Options) -> Result<bool> {
     let alone_seconds = start.elapsed().as_secs_f64();
     println!("left alone: {alone_seconds:.1} s");
 
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?.as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)?
+        .as_nanos();
     let mut rng = Lcg(nanos as u64);
     // Spread the kills over about twice the run's length: each restart pays its start-up again.
     let mean_wait = 2.0 * alone_seconds / options.kills as f64;
@@ -182,8 +191,8 @@ fn sample(binary: &Path, words: &[&str], out: &Path) -> Result<()> {
 /// A run's report with its timings removed.
 fn timeless(dir: &Path) -> Result<serde_json::Value> {
     let path = dir.join("report.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let mut report: serde_json::Value = serde_json::from_str(&text)?;
     for key in ["wall_seconds", "s_per_epoch"] {
         report[key] = serde_json::Value::Null;

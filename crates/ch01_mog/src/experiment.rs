@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use dgm_core::config::Preset;
 use dgm_core::data::{DIGITS_LEVELS, DIGITS_SIDE, Digits, Split, standard_normal, to_host};
-use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, finish_digits, fit_digits};
 use dgm_core::metrics::split_mean;
 use dgm_core::plot::captioned_images;
 use dgm_core::report::Report;
@@ -152,12 +152,10 @@ impl DigitModel for MogCommand {
 
         let best = fitted.best_model.valid();
         let test_nll = nll(&best, &test, batch, &ctx.device);
-        let samples = to_host(self.generate(config, &best, SAMPLES, &ctx.device));
         save_means(&run.dir.path("means.png"), &best)?;
-        let [fd, confidence] = run.score_samples(&samples)?;
         let mut artifacts = DIGIT_ARTIFACTS.to_vec();
         artifacts.extend([("means", "means.png"), ("means_csv", "means.csv")]);
-        let metrics = [("test_nll", test_nll), fd, confidence];
-        run.finish(&fitted.summary(), best.num_params(), &metrics, &artifacts)
+        let metrics = [("test_nll", test_nll)];
+        finish_digits(self, config, &run, &fitted, &best, &metrics, &artifacts)
     }
 }

@@ -10,7 +10,11 @@ use burn::prelude::*;
 /// # Shapes
 /// - x: [batch, D]
 /// - returns: [batch, D]
-pub fn forward<C>(couplings: &[C], x: Tensor<2>, g: impl Fn(&C, Tensor<2>) -> Tensor<2>) -> Tensor<2> {
+pub fn forward<C>(
+    couplings: &[C],
+    x: Tensor<2>,
+    g: impl Fn(&C, Tensor<2>) -> Tensor<2>,
+) -> Tensor<2> {
     couplings
         .iter()
         .fold(x, |z, coupling| g(coupling, z).flip([1]))

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use burn::prelude::*;
 use dgm_core::data::{DIGITS_LEVELS, DIGITS_SIDE, Digits, Split, to_host};
-use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, finish_digits, fit_digits};
 use dgm_core::metrics::MeanAccumulator;
 use dgm_core::plot::captioned_images;
 use dgm_core::report::Report;
@@ -130,10 +130,8 @@ impl DigitModel for HybridCommand {
 
         let best = fitted.best_model.valid();
         let test = evaluate(&best, &digits.test, config, &ctx.device);
-        let samples = to_host(self.generate(config, &best, SAMPLES, &ctx.device));
         let mistakes = run.dir.path("misclassified.png");
         save_mistakes(&mistakes, &digits.test, &test.mistakes)?;
-        let [fd, confidence] = run.score_samples(&samples)?;
         let mut artifacts = DIGIT_ARTIFACTS.to_vec();
         artifacts.extend([
             ("misclassified", "misclassified.png"),
@@ -144,9 +142,7 @@ impl DigitModel for HybridCommand {
             ("test_nll", test.nll),
             ("test_classification_loss", test.classification),
             ("test_objective", test.total),
-            fd,
-            confidence,
         ];
-        run.finish(&fitted.summary(), best.num_params(), &metrics, &artifacts)
+        finish_digits(self, config, &run, &fitted, &best, &metrics, &artifacts)
     }
 }

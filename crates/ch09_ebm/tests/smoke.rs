@@ -15,6 +15,11 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
         ..quick
     };
     let run = quick_context("smoke", CHAPTER, "ebm", 1);
-    let metrics = ["test_error", "test_total_loss", "sample_fd", "sample_confidence"];
+    let metrics = [
+        "test_error",
+        "test_total_loss",
+        "sample_fd",
+        "sample_confidence",
+    ];
     assert_digit_model_trains(&EbmCommand, &config, run, &metrics);
 }

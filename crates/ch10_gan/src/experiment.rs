@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use burn::prelude::*;
+use dgm_core::backend::Stage;
 use dgm_core::cli::Command;
 use dgm_core::data::{Digits, Split, to_digit_scale, to_host, to_unit_scale};
 use dgm_core::experiment::{
@@ -16,7 +17,6 @@ use dgm_core::experiment::{
     sample_quality_metrics, save_real_digits, time_passes,
 };
 use dgm_core::metrics::MeanAccumulator;
-use dgm_core::backend::Stage;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::snapshot::Snapshot;

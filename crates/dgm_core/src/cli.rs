@@ -333,12 +333,24 @@ mod tests {
         let message = refusal(&args(None, false), bench(0));
         assert!(message.contains("--passes must be at least 1"), "{message}");
         let message = refusal(&args(None, true), bench(3));
-        assert!(message.contains("--resume continues a training run"), "{message}");
+        assert!(
+            message.contains("--resume continues a training run"),
+            "{message}"
+        );
         let sample = Some(Action::Sample(TextSamples { n: 1, text: None }));
         let message = refusal(&args(None, true), sample);
-        assert!(message.contains("--resume continues a training run"), "{message}");
-        assert_eq!(checked_action(&args(Some(1), true), train).unwrap(), Action::Train);
+        assert!(
+            message.contains("--resume continues a training run"),
+            "{message}"
+        );
+        assert_eq!(
+            checked_action(&args(Some(1), true), train).unwrap(),
+            Action::Train
+        );
         let none: Option<Action<TextSamples>> = None;
-        assert_eq!(checked_action(&args(None, false), none).unwrap(), Action::Train);
+        assert_eq!(
+            checked_action(&args(None, false), none).unwrap(),
+            Action::Train
+        );
     }
 }

@@ -99,7 +99,15 @@ impl Run {
         validate: impl FnMut(&M) -> f64,
     ) -> Result<Fitted<M>> {
         let resume = self.ctx.resume;
-        fit(model, trainer, val_name, &self.dir, resume, train_epoch, validate)
+        fit(
+            model,
+            trainer,
+            val_name,
+            &self.dir,
+            resume,
+            train_epoch,
+            validate,
+        )
     }
 
     /// Whether this run continues an earlier one (`--resume`).
@@ -231,6 +239,26 @@ pub fn fit_digits<M: DigitModel>(
     Ok((run, fitted))
 }
 // ANCHOR_END: fit_digits
+
+// ANCHOR: finish_digits
+/// The closing every digit model's protocol shares: draws [`SAMPLES`] images from `best` (the
+/// best network, ready for evaluation), scores them (writing `samples.png`) and writes the
+/// report: the training of `fitted`, `metrics` and the two sample scores, and `artifacts`.
+pub fn finish_digits<M: DigitModel>(
+    model: &M,
+    config: &M::Config,
+    run: &Run,
+    fitted: &Fitted<M::Network>,
+    best: &M::Network,
+    metrics: &[(&str, f64)],
+    artifacts: &[(&str, &str)],
+) -> Result<Report> {
+    let samples = to_host(model.generate(config, best, SAMPLES, &run.ctx.device));
+    let [fd, confidence] = run.score_samples(&samples)?;
+    let metrics = [metrics, &[fd, confidence]].concat();
+    run.finish(&fitted.summary(), best.num_params(), &metrics, artifacts)
+}
+// ANCHOR_END: finish_digits
 
 /// The `sample` verb of a digit model: reloads the best checkpoint of a finished run, draws
 /// `request.n` images and writes their grid (and, when asked, the `.npy` file). Returns the

@@ -131,7 +131,8 @@ impl Snapshot {
     pub fn load(path: &Path) -> Result<Snapshot> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Snapshot::parse(&bytes).with_context(|| format!("{} is not a whole snapshot", path.display()))
+        Snapshot::parse(&bytes)
+            .with_context(|| format!("{} is not a whole snapshot", path.display()))
     }
 
     /// The snapshot at `path`, or `None` when there is none.

@@ -112,7 +112,9 @@ pub fn assert_digit_model_trains<M: DigitModel>(
     (ctx, dir): (RunContext, PathBuf),
     metrics: &[&str],
 ) -> Report {
-    let report = model.train(config, &few_digits(), &ctx).expect("the run trains");
+    let report = model
+        .train(config, &few_digits(), &ctx)
+        .expect("the run trains");
     assert_run_written(&report, &dir, metrics);
     let written = sample_digit_model(model, &ctx, &digit_samples(3)).expect("the run reloads");
     assert_eq!(written.len(), 1);
@@ -150,7 +152,10 @@ pub fn assert_resume_is_exact(binary: &Path, args: &[&str], epochs: usize) {
     let deadline = Instant::now() + Duration::from_secs(600);
     while !Snapshot::load(&snapshot).is_ok_and(|s| s.epochs_done() >= epochs) {
         assert!(Instant::now() < deadline, "no snapshot of {epochs} epochs");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was stopped");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was stopped"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     // Frozen while the signal is delivered, so the run cannot finish in between.
@@ -164,7 +169,9 @@ pub fn assert_resume_is_exact(binary: &Path, args: &[&str], epochs: usize) {
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
 
-    let status = run(&stopped, &["--resume"]).status().expect("the binary runs");
+    let status = run(&stopped, &["--resume"])
+        .status()
+        .expect("the binary runs");
     assert!(status.success(), "the resumed run failed");
 
     let timeless = |dir: &Path| Report {

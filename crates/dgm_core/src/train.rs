@@ -141,7 +141,12 @@ impl Trainer {
     }
 
     /// A trainer on `device` (an autodiff device), its random streams seeded by `seed`.
-    pub fn on(device: Device, seed: u64, optimizer: ModuleOptimizer, schedule: &Schedule) -> Trainer {
+    pub fn on(
+        device: Device,
+        seed: u64,
+        optimizer: ModuleOptimizer,
+        schedule: &Schedule,
+    ) -> Trainer {
         Trainer {
             optimizer,
             rng: StdRng::seed_from_u64(seed),
@@ -371,7 +376,11 @@ where
             .expect("valid template"),
     );
     bar.set_position(first_epoch as u64);
-    let epochs = if finished { 0..0 } else { first_epoch..schedule.max_epochs };
+    let epochs = if finished {
+        0..0
+    } else {
+        first_epoch..schedule.max_epochs
+    };
     for epoch in epochs {
         trainer.begin(Stage::Epoch(epoch));
         let start = Instant::now();
@@ -399,7 +408,12 @@ where
         };
         let snapshot = Snapshot::new(epoch + 1, finished, &progress)?
             .with_module("model", &model)?
-            .with_part("best", best_bytes.clone().expect("the first epoch is the best so far"));
+            .with_part(
+                "best",
+                best_bytes
+                    .clone()
+                    .expect("the first epoch is the best so far"),
+            );
         trainer.save(snapshot)?.save(&snapshot_path)?;
 
         let (best_epoch, best_val) = stopping.best().expect("one epoch observed");

@@ -4,8 +4,8 @@
 use anyhow::Result;
 use burn::prelude::*;
 use dgm_core::config::Preset;
-use dgm_core::data::{Digits, Split, to_host};
-use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, Run, SAMPLES, save_real_digits};
+use dgm_core::data::{Digits, Split};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, Run, finish_digits, save_real_digits};
 use dgm_core::metrics::{bits_per_dim, split_mean};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
@@ -90,17 +90,16 @@ impl DigitModel for IdfCommand {
 
         let best = fitted.best_model.valid();
         let test_nll = nll(&best, &digits.test, batch, &ctx.device);
-        let samples = to_host(self.generate(config, &best, SAMPLES, &ctx.device));
-        let [fd, confidence] = run.score_samples(&samples)?;
         let metrics = [
             ("test_nll", test_nll),
             ("test_bpd", bits_per_dim(test_nll, config.dim)),
-            fd,
-            confidence,
         ];
-        run.finish(
-            &fitted.summary(),
-            best.num_params(),
+        finish_digits(
+            self,
+            config,
+            &run,
+            &fitted,
+            &best,
             &metrics,
             &DIGIT_ARTIFACTS,
         )

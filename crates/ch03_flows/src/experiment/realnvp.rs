@@ -7,8 +7,8 @@ use std::f64::consts::LN_2;
 use anyhow::Result;
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
-use dgm_core::data::{Digits, Split, to_host};
-use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
+use dgm_core::data::{Digits, Split};
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, finish_digits, fit_digits};
 use dgm_core::metrics::{bits_per_dim, split_mean};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
@@ -117,18 +117,17 @@ impl DigitModel for RealNvpCommand {
         let best = fitted.best_model.valid();
         let test_nll = dequantized_nll(&best, &digits.test, batch, &ctx.device);
         let bound = discrete_nll_bound(test_nll, config.flow.dim);
-        let samples = to_host(self.generate(config, &best, SAMPLES, &ctx.device));
-        let [fd, confidence] = run.score_samples(&samples)?;
         let metrics = [
             ("test_nll_dequantized", test_nll),
             ("test_nll_discrete_bound", bound),
             ("test_bpd", bits_per_dim(bound, config.flow.dim)),
-            fd,
-            confidence,
         ];
-        run.finish(
-            &fitted.summary(),
-            best.num_params(),
+        finish_digits(
+            self,
+            config,
+            &run,
+            &fitted,
+            &best,
             &metrics,
             &DIGIT_ARTIFACTS,
         )
