@@ -111,8 +111,9 @@ pub fn resume_drill(options: &Options) -> Result<bool> {
         .duration_since(SystemTime::UNIX_EPOCH)?
         .as_nanos();
     let mut rng = Lcg(nanos as u64);
-    // Spread the kills over about twice the run's length: each restart pays its start-up again.
-    let mean_wait = 2.0 * alone_seconds / options.kills as f64;
+    // Kills a mean of T / 2N apart, where T is the whole run: every restart continues from the
+    // last finished epoch, so the kills land all through training.
+    let mean_wait = alone_seconds / (2 * options.kills) as f64;
     let mut kills = 0;
     let mut finished = false;
     while kills < options.kills && !finished {
@@ -139,17 +140,20 @@ pub fn resume_drill(options: &Options) -> Result<bool> {
         kills += 1;
         let stderr = String::from_utf8_lossy(&output.stderr);
         println!(
-            "kill {kills:>2}: {signal} after {:.2} s: {}",
+            "kill {kills:>2}: {signal} after {:.2} s: {}, {}",
             wait.as_secs_f64(),
             output
                 .status
                 .code()
-                .map_or("killed".into(), |code| format!("exit {code}"))
+                .map_or("killed".into(), |code| format!("exit {code}")),
+            epochs_saved(&drilled)
         );
         ensure!(
             !matches!(output.status.code(), Some(code) if code != 130 && code != 0),
             "the run failed after {signal}:\n{stderr}"
         );
+        // Exit 0: the signal came after training, and the run finished.
+        finished = output.status.success();
         if drilled.join("checkpoint.bpk").is_file() {
             sample(&binary, &words, &drilled)?;
         }
@@ -186,6 +190,21 @@ fn sample(binary: &Path, words: &[&str], out: &Path) -> Result<()> {
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(())
+}
+
+/// How many epochs the run's snapshot holds (the second line of `snapshot.bin` is its JSON
+/// header).
+fn epochs_saved(dir: &Path) -> String {
+    let header = std::fs::read(dir.join("snapshot.bin"))
+        .ok()
+        .and_then(|bytes| {
+            let line = bytes.split(|&b| b == b'\n').nth(1)?.to_vec();
+            serde_json::from_slice::<serde_json::Value>(&line).ok()
+        });
+    match header.as_ref().and_then(|h| h["epochs_done"].as_u64()) {
+        Some(epochs) => format!("snapshot after {epochs} epochs"),
+        None => "no snapshot yet".into(),
+    }
 }
 
 /// A run's report with its timings removed.
