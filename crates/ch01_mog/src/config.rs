@@ -34,9 +34,7 @@ impl Preset for MogConfig {
             noise_std: 1.0 / 136.0,
             schedule: Schedule {
                 batch_size: 32,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
-                patience: 20,
+                ..Schedule::TOMCZAK
             },
             weight_decay: 0.01,
         }

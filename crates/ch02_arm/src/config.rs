@@ -31,12 +31,7 @@ impl Preset for ArmConfig {
             levels: 17,
             channels: 256,
             kernel_size: 7,
-            schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
-                patience: 20,
-            },
+            schedule: Schedule::TOMCZAK,
         }
     }
 
@@ -114,10 +109,9 @@ impl Preset for TransformerConfig {
             mlp_hidden: 256,
             dropout: 0.1,
             schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
                 max_epochs: 200,
                 patience: 10,
+                ..Schedule::TOMCZAK
             },
             samples: 1028,
         }

@@ -43,12 +43,7 @@ impl Preset for RealNvpConfig {
                 activation: Activation::LeakyRelu,
                 init: Init::PyTorch,
             },
-            schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
-                patience: 20,
-            },
+            schedule: Schedule::TOMCZAK,
         }
     }
 
@@ -94,12 +89,7 @@ impl Preset for IdfConfig {
             blocks: 4,
             hidden: 256,
             data_init: false,
-            schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
-                patience: 20,
-            },
+            schedule: Schedule::TOMCZAK,
         }
     }
 

@@ -66,12 +66,7 @@ impl Preset for VaeConfig {
             prior: PriorKind::Standard,
             components: 16,
             flow_couplings: 3,
-            schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
-                patience: 20,
-            },
+            schedule: Schedule::TOMCZAK,
             iw_samples: 1000,
         }
     }

@@ -31,12 +31,7 @@ impl Preset for HvaeConfig {
             levels: 17,
             hidden: 256,
             latent: 8,
-            schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
-                patience: 20,
-            },
+            schedule: Schedule::TOMCZAK,
             iw_samples: 1000,
         }
     }

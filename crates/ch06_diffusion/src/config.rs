@@ -29,10 +29,8 @@ impl Preset for DdgmConfig {
             beta: 0.9,
             hidden: 256,
             schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
                 patience: 50,
+                ..Schedule::TOMCZAK
             },
         }
     }

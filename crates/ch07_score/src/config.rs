@@ -30,9 +30,7 @@ impl Preset for FmConfig {
             ode_points: 100,
             schedule: Schedule {
                 batch_size: 32,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
-                patience: 20,
+                ..Schedule::TOMCZAK
             },
         }
     }
@@ -87,8 +85,7 @@ impl Preset for SmConfig {
             schedule: Schedule {
                 batch_size: 32,
                 learning_rate: 1e-4,
-                max_epochs: 1000,
-                patience: 20,
+                ..Schedule::TOMCZAK
             },
         }
     }
@@ -138,9 +135,8 @@ impl Preset for SbgmConfig {
             euler_points: 20,
             schedule: Schedule {
                 batch_size: 32,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
                 patience: 50,
+                ..Schedule::TOMCZAK
             },
         }
     }

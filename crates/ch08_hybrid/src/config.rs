@@ -33,12 +33,7 @@ impl Preset for HybridConfig {
             flows: 2,
             hidden: 256,
             alpha: 1.0 / 64.0,
-            schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
-                patience: 20,
-            },
+            schedule: Schedule::TOMCZAK,
         }
     }
 

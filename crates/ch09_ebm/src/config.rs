@@ -38,12 +38,7 @@ impl Preset for EbmConfig {
             langevin_steps: 20,
             step: 1.0,
             noise: 0.01,
-            schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
-                patience: 20,
-            },
+            schedule: Schedule::TOMCZAK,
         }
     }
 

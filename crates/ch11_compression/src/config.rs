@@ -73,10 +73,8 @@ impl Preset for CompressionConfig {
             arm_kernel: 4,
             beta: 1.0,
             schedule: Schedule {
-                batch_size: 64,
-                learning_rate: 1e-3,
-                max_epochs: 1000,
                 patience: 50,
+                ..Schedule::TOMCZAK
             },
         }
     }

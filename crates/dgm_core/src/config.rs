@@ -23,6 +23,15 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// The protocol of Tomczak's examples: batches of 64 at a learning rate of 1e-3, at most
+    /// 1000 epochs, stopping after 21 without improvement (`max_patience` 20).
+    pub const TOMCZAK: Schedule = Schedule {
+        batch_size: 64,
+        learning_rate: 1e-3,
+        max_epochs: 1000,
+        patience: 20,
+    };
+
     /// The same schedule with at most `max_epochs` epochs and patience `patience`: what most
     /// quick presets change.
     pub fn with_epochs(self, max_epochs: usize, patience: usize) -> Schedule {
