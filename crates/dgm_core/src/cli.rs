@@ -119,6 +119,14 @@ pub enum Action<S: Args = DigitSamples> {
     },
 }
 
+/// What follows a model's name on a chapter's command line: the verb, training when none is
+/// given. A chapter's subcommand of a model with no options of its own is `Name(Verb)`.
+#[derive(Args, Clone, Debug, PartialEq, Eq)]
+pub struct Verb<S: Args = DigitSamples> {
+    #[command(subcommand)]
+    pub action: Option<Action<S>>,
+}
+
 /// One of a chapter's models on the command line, as a value: `VaeCommand::Priors(PriorKind::Mog)`
 /// is `priors --prior mog`. Every [`DigitModel`] is one; text models and models with a
 /// training loop of their own implement it directly.
