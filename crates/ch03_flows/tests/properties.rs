@@ -10,7 +10,7 @@ use ch03_flows::realnvp::{AffineCoupling, RealNvp};
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 use dgm_core::nn::{Activation, Init};
-use dgm_core::testing::{StreamLock, seeded_device};
+use dgm_core::testing::{StreamLock, mass_on_square, seeded_device};
 
 fn device() -> (Device, StreamLock) {
     seeded_device(7)
@@ -119,19 +119,7 @@ fn the_flow_density_integrates_to_one_in_two_dimensions() {
     let flow = RealNvp::new(&small_flow(2), &device);
     // Midpoint rule on [-10, 10]^2; the flow is near the identity at initialisation, so
     // almost all of the mass lies inside.
-    let (steps, half) = (400usize, 10.0f32);
-    let h = 2.0 * half / steps as f32;
-    let grid: Vec<f32> = (0..steps * steps)
-        .flat_map(|k| {
-            let (i, j) = (k / steps, k % steps);
-            [-half + (i as f32 + 0.5) * h, -half + (j as f32 + 0.5) * h]
-        })
-        .collect();
-    let x = Tensor::<2>::from_data(TensorData::new(grid, [steps * steps, 2]), &device);
-    let mass: f64 = to_host(flow.log_prob(x).exp())
-        .iter()
-        .map(|&p| p as f64 * (h * h) as f64)
-        .sum();
+    let mass = mass_on_square(10.0, 400, &device, |x| flow.log_prob(x));
     assert!((mass - 1.0).abs() < 1e-3, "integral of p(x) = {mass}");
 }
 

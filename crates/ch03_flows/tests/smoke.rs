@@ -9,10 +9,12 @@ use ch03_flows::experiment::moons::MoonsCommand;
 use ch03_flows::experiment::realnvp::RealNvpCommand;
 use ch03_flows::moons::MoonsData;
 use dgm_core::config::{Preset, Schedule};
-use dgm_core::experiment::{DigitModel, DigitSamples, sample_digit_model};
-use dgm_core::report::Report;
+use dgm_core::experiment::DigitModel;
 use dgm_core::run::RunContext;
-use dgm_core::testing::{digit_samples, few_digits, quick_context};
+use dgm_core::testing::{
+    assert_digit_model_trains, assert_reload_refused, assert_run_written, assert_samples_written,
+    few_digits, quick_context, tiny_schedule,
+};
 
 const IDF: IdfCommand = IdfCommand { data_init: false };
 
@@ -20,76 +22,41 @@ fn context(name: &str, model: &'static str) -> (RunContext, PathBuf) {
     quick_context(name, CHAPTER, model, 5)
 }
 
-/// Batches of 8 for `max_epochs` epochs.
-fn tiny(schedule: Schedule, max_epochs: usize) -> Schedule {
-    Schedule {
-        batch_size: 8,
-        max_epochs,
-        ..schedule
-    }
-}
-
-/// The report on disk equals the returned one, every artifact exists, the metrics are finite.
-fn check_report(report: &Report, dir: &std::path::Path, metrics: &[&str]) {
-    assert_eq!(&Report::read(&dir.join("report.json")).unwrap(), report);
-    assert_eq!(report.epochs_run, 2);
-    for key in metrics {
-        let value = report.metrics[*key];
-        assert!(value.is_finite(), "{key} = {value}");
-    }
-    for file in report.artifacts.values() {
-        assert!(dir.join(file).is_file(), "{file} was not written");
+/// The quick IDF with `flows` flows of width `hidden`, batches of 8 for `max_epochs` epochs.
+fn tiny_idf(hidden: usize, flows: usize, max_epochs: usize) -> IdfConfig {
+    let quick = IdfConfig::quick();
+    IdfConfig {
+        hidden,
+        flows,
+        schedule: Schedule {
+            max_epochs,
+            ..tiny_schedule(quick.schedule)
+        },
+        ..quick
     }
 }
 
 #[test]
 fn realnvp_runs_reports_and_reloads() {
-    let (ctx, dir) = context("realnvp", "realnvp");
     let mut config = RealNvpConfig::quick();
     config.flow.hidden = 16;
-    config.schedule = tiny(config.schedule, 2);
-    let report = RealNvpCommand.train(&config, &few_digits(), &ctx).unwrap();
-    check_report(
-        &report,
-        &dir,
-        &[
-            "test_nll_dequantized",
-            "test_nll_discrete_bound",
-            "test_bpd",
-        ],
-    );
-    let npy = dir.join("s.npy");
-    let written = sample_digit_model(
-        &RealNvpCommand,
-        &ctx,
-        &DigitSamples {
-            samples_out: Some(npy.clone()),
-            ..digit_samples(3)
-        },
-    )
-    .unwrap();
-    assert_eq!(written.len(), 2);
-    assert!(written.iter().all(|file| file.is_file()));
-    // 128-byte header, then 3 x 64 float32 values.
-    assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 3 * 64 * 4);
-    std::fs::remove_dir_all(&dir).unwrap();
+    config.schedule = tiny_schedule(config.schedule);
+    let metrics = [
+        "test_nll_dequantized",
+        "test_nll_discrete_bound",
+        "test_bpd",
+    ];
+    let run = context("realnvp", "realnvp");
+    let report = assert_digit_model_trains(&RealNvpCommand, &config, run, &metrics);
+    assert_eq!(report.epochs_run, 2);
 }
 
 #[test]
 fn idf_runs_reports_and_reloads() {
-    let (ctx, dir) = context("idf", "idf");
-    let quick = IdfConfig::quick();
-    let config = IdfConfig {
-        hidden: 16,
-        flows: 2,
-        schedule: tiny(quick.schedule, 2),
-        ..quick
-    };
-    let report = IDF.train(&config, &few_digits(), &ctx).unwrap();
-    check_report(&report, &dir, &["test_nll", "test_bpd"]);
-    let written = sample_digit_model(&IDF, &ctx, &digit_samples(2)).unwrap();
-    assert!(written[0].is_file());
-    std::fs::remove_dir_all(&dir).unwrap();
+    let run = context("idf", "idf");
+    let report =
+        assert_digit_model_trains(&IDF, &tiny_idf(16, 2, 2), run, &["test_nll", "test_bpd"]);
+    assert_eq!(report.epochs_run, 2);
 }
 
 #[test]
@@ -103,7 +70,7 @@ fn moons_runs_reports_and_reloads() {
     config.eval_points = 128;
     config.epochs = 2;
     let report = MoonsCommand.train(&config, &ctx).unwrap();
-    check_report(
+    assert_run_written(
         &report,
         &dir,
         &[
@@ -112,18 +79,9 @@ fn moons_runs_reports_and_reloads() {
             "latent_cov_max_deviation",
         ],
     );
-    let npy = dir.join("points.npy");
-    let written = MoonsCommand
-        .sample(
-            &ctx,
-            &DigitSamples {
-                samples_out: Some(npy.clone()),
-                ..digit_samples(10)
-            },
-        )
-        .unwrap();
-    assert!(written.iter().all(|file| file.is_file()));
-    assert_eq!(std::fs::metadata(&npy).unwrap().len(), 128 + 10 * 2 * 4);
+    assert_eq!(report.epochs_run, 2);
+    // Points of the plane: 2 values each.
+    assert_samples_written(&ctx, 10, 2, |request| MoonsCommand.sample(&ctx, request));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -152,37 +110,20 @@ fn the_moons_are_standardised_with_the_training_statistics() {
 #[test]
 fn reloading_without_a_run_says_to_train_first() {
     let (ctx, _) = context("missing", "idf");
-    let err = sample_digit_model(&IDF, &ctx, &digit_samples(4))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("train the model first"), "{err}");
-    assert!(
-        err.contains("cargo run --release -p ch03_flows -- idf --quick"),
-        "{err}"
-    );
+    let train = "cargo run --release -p ch03_flows -- idf --quick";
+    assert_reload_refused(&IDF, &ctx, &["train the model first", train]);
 }
 
 #[test]
 fn a_run_of_another_model_is_refused() {
     let (idf_ctx, dir) = context("other", "idf");
-    let quick = IdfConfig::quick();
-    let config = IdfConfig {
-        hidden: 8,
-        flows: 1,
-        schedule: tiny(quick.schedule, 1),
-        ..quick
-    };
-    IDF.train(&config, &few_digits(), &idf_ctx).unwrap();
+    IDF.train(&tiny_idf(8, 1, 1), &few_digits(), &idf_ctx)
+        .unwrap();
     let realnvp_ctx = RunContext {
         model: "realnvp",
         ..idf_ctx.clone()
     };
-    let err = sample_digit_model(&RealNvpCommand, &realnvp_ctx, &digit_samples(2))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("holds a `idf` run, not a `realnvp` run"),
-        "{err}"
-    );
+    let reason = "holds a `idf` run, not a `realnvp` run";
+    assert_reload_refused(&RealNvpCommand, &realnvp_ctx, &[reason]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

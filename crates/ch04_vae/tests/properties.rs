@@ -8,7 +8,7 @@ use ch04_vae::vae::Vae;
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
 use dgm_core::distributions::log_standard_normal;
-use dgm_core::testing::{StreamLock, seeded_device};
+use dgm_core::testing::{StreamLock, mass_on_square, seeded_device};
 
 fn device() -> (Device, StreamLock) {
     seeded_device(11)
@@ -85,22 +85,6 @@ fn the_elbo_is_below_log_p_and_importance_weighting_closes_the_gap() {
 }
 // ANCHOR_END: bound
 
-/// Integral of p(z) over [-r, r]^2 by the midpoint rule with `steps` points per side.
-fn prior_mass(model: &Vae, r: f32, steps: usize, device: &Device) -> f64 {
-    let h = 2.0 * r / steps as f32;
-    let grid: Vec<f32> = (0..steps * steps)
-        .flat_map(|k| {
-            let (i, j) = (k / steps, k % steps);
-            [-r + (i as f32 + 0.5) * h, -r + (j as f32 + 0.5) * h]
-        })
-        .collect();
-    let z = Tensor::<2>::from_data(TensorData::new(grid, [steps * steps, 2]), device);
-    to_host(model.log_prior(z).exp())
-        .iter()
-        .map(|&p| p as f64 * (h * h) as f64)
-        .sum()
-}
-
 // ANCHOR: priors
 #[test]
 fn every_prior_integrates_to_one_in_two_dimensions() {
@@ -116,7 +100,7 @@ fn every_prior_integrates_to_one_in_two_dimensions() {
             ..VaeConfig::full().with_prior(prior)
         };
         let model = Vae::new(&config, &device);
-        let mass = prior_mass(&model, 30.0, 600, &device);
+        let mass = mass_on_square(30.0, 600, &device, |z| model.log_prior(z));
         assert!(
             (mass - 1.0).abs() < 1e-2,
             "{prior:?}: the prior's mass is {mass}"

@@ -10,6 +10,19 @@ use dgm_core::nn::{Activation, Init, Mlp};
 use crate::ode::Field;
 
 // ANCHOR: clipped
+/// The MLP both networks share: D -> M -> M -> M -> D, `activation` after each hidden layer and
+/// none after the last, initialised as PyTorch does.
+fn hidden_layers(dim: usize, hidden: usize, activation: Activation, device: &Device) -> Mlp {
+    let (d, m) = (dim, hidden);
+    Mlp::new(
+        &[d, m, m, m, d],
+        activation,
+        Activation::Identity,
+        Init::PyTorch,
+        device,
+    )
+}
+
 /// x -> clamp(MLP(x), -clip, clip): three hidden layers of width M.
 #[derive(Module, Debug)]
 pub struct ClippedMlp {
@@ -26,15 +39,8 @@ impl ClippedMlp {
         clip: f64,
         device: &Device,
     ) -> ClippedMlp {
-        let (d, m) = (dim, hidden);
         ClippedMlp {
-            net: Mlp::new(
-                &[d, m, m, m, d],
-                activation,
-                Activation::Identity,
-                Init::PyTorch,
-                device,
-            ),
+            net: hidden_layers(dim, hidden, activation, device),
             clip,
         }
     }
@@ -67,16 +73,9 @@ impl TimeConditioned {
         clip: f64,
         device: &Device,
     ) -> TimeConditioned {
-        let (d, m) = (dim, hidden);
         TimeConditioned {
-            time: LinearConfig::new(1, d).init(device),
-            net: Mlp::new(
-                &[d, m, m, m, d],
-                activation,
-                Activation::Identity,
-                Init::PyTorch,
-                device,
-            ),
+            time: LinearConfig::new(1, dim).init(device),
+            net: hidden_layers(dim, hidden, activation, device),
             clip,
         }
     }

@@ -156,6 +156,16 @@ impl Field for GaussianScore {
     }
 }
 
+/// `loss` of a score scaled by 1, the true one, is below its values at the scales -1, 0.5 and
+/// 1.5: the wrong direction, too small and too large.
+fn assert_smallest_at_the_true_score(loss: impl Fn(f64) -> f64) {
+    let best = loss(1.0);
+    for scale in [-1.0, 0.5, 1.5] {
+        let wrong = loss(scale);
+        assert!(best < wrong, "scale {scale}: {wrong} vs {best}");
+    }
+}
+
 #[test]
 fn the_true_score_minimises_the_weighted_denoising_loss() {
     let (device, _rng) = device();
@@ -178,14 +188,7 @@ fn the_true_score_minimises_the_weighted_denoising_loss() {
             eps.clone(),
         ))
     };
-    let best = loss(1.0);
-    for scale in [-1.0, 0.5, 1.5] {
-        assert!(
-            best < loss(scale),
-            "scale {scale}: {} vs {best}",
-            loss(scale)
-        );
-    }
+    assert_smallest_at_the_true_score(loss);
 }
 
 #[test]
@@ -200,14 +203,7 @@ fn the_blurred_score_minimises_the_denoising_score_matching_loss() {
             |noisy: Tensor<2>| noisy.neg() * (scale * sigma / (data_variance + sigma * sigma));
         mean(dsm_loss_at(score, x.clone(), eps.clone(), sigma))
     };
-    let best = loss(1.0);
-    for scale in [-1.0, 0.5, 1.5] {
-        assert!(
-            best < loss(scale),
-            "scale {scale}: {} vs {best}",
-            loss(scale)
-        );
-    }
+    assert_smallest_at_the_true_score(loss);
 }
 
 #[test]

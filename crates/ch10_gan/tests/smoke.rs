@@ -4,7 +4,8 @@ use ch10_gan::config::GanConfig;
 use ch10_gan::experiment::{CHAPTER, GanCommand};
 use dgm_core::cli::Command;
 use dgm_core::config::Preset;
-use dgm_core::testing::{assert_run_written, digit_samples, few_digits, quick_context};
+use dgm_core::data::DIGITS_DIM;
+use dgm_core::testing::{assert_run_written, assert_samples_written, few_digits, quick_context};
 
 #[test]
 fn a_short_run_writes_its_report_and_can_be_reloaded() {
@@ -25,9 +26,8 @@ fn a_short_run_writes_its_report_and_can_be_reloaded() {
             "sample_confidence",
         ],
     );
-    let request = digit_samples(3);
-    let written = GanCommand.sample(&ctx, &request).unwrap();
-    assert_eq!(written.len(), 1);
-    assert!(written[0].is_file());
+    assert_samples_written(&ctx, 3, DIGITS_DIM, |request| {
+        GanCommand.sample(&ctx, request)
+    });
     std::fs::remove_dir_all(&dir).unwrap();
 }

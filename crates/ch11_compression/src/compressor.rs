@@ -12,13 +12,11 @@ use burn::module::Param;
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::activation::{leaky_relu, log_softmax, relu, softmax};
+use burn::tensor::activation::{log_softmax, relu, softmax};
+use ch02_arm::arm::causal_logits;
 use ch02_arm::causal_conv::CausalConv1d;
 
 use crate::config::{CompressionConfig, EntropyKind};
-
-/// Slope of the LeakyReLU between the entropy model's layers (PyTorch's default).
-const LEAKY_SLOPE: f64 = 0.01;
 
 // ANCHOR: coder_nets
 /// Linear layers with BatchNorm and ReLU after every one but the last: the book's encoder and
@@ -157,7 +155,8 @@ pub struct Quantised {
 /// The entropy model: log q(s_i | s_<i) of every symbol value at every code position.
 #[derive(Module, Debug)]
 pub struct EntropyModel {
-    /// Causal convolutions 1 -> M (type A) -> M (type B) -> E (type B) over the quantised values.
+    /// Causal convolutions 1 -> M (type A) -> M (type B) -> E (type B) over the quantised values,
+    /// LeakyReLU between them: chapter 2's [`causal_logits`].
     arm: Vec<CausalConv1d>,
     /// Logits of one independent categorical per position: [C, E].
     independent: Option<Param<Tensor<2>>>,
@@ -197,19 +196,7 @@ impl EntropyModel {
         let [batch, c] = values.dims();
         let device = values.device();
         match self.kind {
-            EntropyKind::Arm => {
-                // [batch, C] -> [C, batch, 1]: position-major, one input channel.
-                let mut h = values.transpose().unsqueeze_dim::<3>(2);
-                let last = self.arm.len() - 1;
-                for (i, layer) in self.arm.iter().enumerate() {
-                    h = layer.forward(h);
-                    if i < last {
-                        h = leaky_relu(h, LEAKY_SLOPE);
-                    }
-                }
-                // [C, batch, E] -> [batch, C, E]
-                h.swap_dims(0, 1)
-            }
+            EntropyKind::Arm => causal_logits(&self.arm, values),
             EntropyKind::Indp => {
                 let logits = self.independent.as_ref().expect("indp has logits").val();
                 // [C, E] -> [1, C, E] -> [batch, C, E]

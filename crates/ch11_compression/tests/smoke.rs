@@ -3,9 +3,9 @@
 use ch11_compression::config::{CompressionConfig, EntropyKind};
 use ch11_compression::experiment::CHAPTER;
 use ch11_compression::experiment::compressor::CompressionCommand;
-use dgm_core::experiment::{DigitModel, sample_digit_model};
+use dgm_core::experiment::DigitModel;
 use dgm_core::report::Report;
-use dgm_core::testing::{digit_samples, few_digits, quick_context, tiny_schedule};
+use dgm_core::testing::{assert_digit_samples_written, few_digits, quick_context, tiny_schedule};
 
 #[test]
 fn each_entropy_model_trains_codes_and_reloads() {
@@ -28,9 +28,7 @@ fn each_entropy_model_trains_codes_and_reloads() {
         for file in report.artifacts.values() {
             assert!(dir.join(file).is_file(), "{name}: {file} was not written");
         }
-        let request = digit_samples(3);
-        let written = sample_digit_model(&command, &ctx, &request).unwrap();
-        assert!(written.iter().all(|file| file.is_file()), "{name}");
+        assert_digit_samples_written(&command, &ctx, 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

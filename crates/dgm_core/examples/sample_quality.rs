@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use burn::tensor::{Device, Distribution, Tensor};
-use dgm_core::data::{DIGITS_DIM, DIGITS_LEVELS, Digits};
+use dgm_core::data::{DIGITS_DIM, DIGITS_LEVELS, Digits, Split};
 use dgm_core::quality::{FixedClassifier, SAMPLES, sample_quality};
 
 fn main() -> Result<()> {
@@ -13,30 +13,26 @@ fn main() -> Result<()> {
     let digits = Digits::load()?;
     let trained = FixedClassifier::load_or_train(&digits, &device)?;
     println!("classifier test accuracy: {:.4}", trained.test_accuracy);
-    let all: Vec<usize> = (0..digits.val.len()).collect();
-    let real = sample_quality(
-        &trained.classifier,
-        digits.val.rows(&all, &device),
-        &digits.test,
-        &device,
+    // Scores `images` as if a model had drawn them, and prints them after `what`.
+    let print_scores = |what: &str, images: Tensor<2>| {
+        let quality = sample_quality(&trained.classifier, images, &digits.test, &device);
+        println!(
+            "{what}: sample_fd {:.3}, sample_confidence {:.3}",
+            quality.fd, quality.confidence
+        );
+    };
+    // Every image of `split`, in one batch.
+    let images = |split: &Split| {
+        let all: Vec<usize> = (0..split.len()).collect();
+        split.rows(&all, &device)
+    };
+    let validation = images(&digits.val);
+    print_scores(
+        &format!("validation digits ({})", digits.val.len()),
+        validation,
     );
-    println!(
-        "validation digits ({}): sample_fd {:.3}, sample_confidence {:.3}",
-        digits.val.len(),
-        real.fd,
-        real.confidence
-    );
-    let first: Vec<usize> = (0..SAMPLES).collect();
-    let train = sample_quality(
-        &trained.classifier,
-        digits.train.rows(&first, &device),
-        &digits.test,
-        &device,
-    );
-    println!(
-        "training digits ({SAMPLES}): sample_fd {:.3}, sample_confidence {:.3}",
-        train.fd, train.confidence
-    );
+    let training = images(&digits.train.head(SAMPLES));
+    print_scores(&format!("training digits ({SAMPLES})"), training);
     device.seed(0);
     let noise = Tensor::<2>::random(
         [SAMPLES, DIGITS_DIM],
@@ -44,10 +40,6 @@ fn main() -> Result<()> {
         &device,
     )
     .floor();
-    let noise = sample_quality(&trained.classifier, noise, &digits.test, &device);
-    println!(
-        "uniform noise ({SAMPLES}): sample_fd {:.3}, sample_confidence {:.3}",
-        noise.fd, noise.confidence
-    );
+    print_scores(&format!("uniform noise ({SAMPLES})"), noise);
     Ok(())
 }

@@ -90,6 +90,21 @@ impl CausalSelfAttention {
 }
 // ANCHOR_END: attention
 
+/// Every row of attention weights (rows of `length` weights, one per query) sums to one and
+/// gives no weight to the keys after its query.
+#[cfg(test)]
+pub(crate) fn assert_causal_rows(weights: &[f32], length: usize) {
+    for (i, row) in weights.chunks(length).enumerate() {
+        let t = i % length;
+        let total: f32 = row.iter().sum();
+        assert!((total - 1.0).abs() < 1e-5, "row {t} sums to {total}");
+        assert!(
+            row[t + 1..].iter().all(|&w| w == 0.0),
+            "row {t} looks ahead"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use burn::tensor::Distribution;
@@ -118,16 +133,7 @@ mod tests {
         let device = Device::flex();
         let attention = CausalSelfAttention::new(16, 4, 4, &device);
         let x = Tensor::<3>::random([2, 7, 16], Distribution::Normal(0.0, 1.0), &device);
-        let weights = to_host(attention.forward(x).weights);
-        for row in weights.chunks(7).enumerate().map(|(i, r)| (i % 7, r)) {
-            let (t, values) = row;
-            let total: f32 = values.iter().sum();
-            assert!((total - 1.0).abs() < 1e-5, "row sums to {total}");
-            assert!(
-                values[t + 1..].iter().all(|&w| w == 0.0),
-                "row {t} looks ahead"
-            );
-        }
+        assert_causal_rows(&to_host(attention.forward(x).weights), 7);
     }
 
     #[test]

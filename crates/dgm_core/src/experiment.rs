@@ -312,11 +312,16 @@ pub struct DigitSamples {
     pub samples_out: Option<PathBuf>,
 }
 
+/// `--n`, refusing none.
+fn sample_count(n: usize) -> Result<usize> {
+    anyhow::ensure!(n > 0, "--n must be at least 1");
+    Ok(n)
+}
+
 impl DigitSamples {
     /// How many images are asked for, refusing none.
     pub fn count(&self) -> Result<usize> {
-        anyhow::ensure!(self.n > 0, "--n must be at least 1");
-        Ok(self.n)
+        sample_count(self.n)
     }
 
     /// Writes digit samples drawn from a reloaded run's model (n x 64 values on the 0..16
@@ -351,8 +356,7 @@ pub struct TextSamples {
 impl TextSamples {
     /// How many texts are asked for, refusing none.
     pub fn count(&self) -> Result<usize> {
-        anyhow::ensure!(self.n > 0, "--n must be at least 1");
-        Ok(self.n)
+        sample_count(self.n)
     }
 }
 

@@ -195,42 +195,35 @@ mod tests {
         assert!(crate::data::to_host(grad).iter().any(|&g| g != 0.0));
     }
 
+    /// `activation` at `points` is within 1e-5 of `expected`, point by point.
+    fn assert_activation(activation: Activation, points: &[f32], expected: &[f32]) {
+        let x = Tensor::<1>::from_data(
+            burn::tensor::TensorData::new(points.to_vec(), [points.len()]),
+            &Device::flex(),
+        );
+        let y = crate::data::to_host(activation.apply(x));
+        for (got, want) in y.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-5, "{activation:?}: {y:?}");
+        }
+    }
+
     #[test]
     fn selu_at_known_points() {
-        let device = Device::flex();
-        let x = Tensor::<1>::from_data(
-            burn::tensor::TensorData::new(vec![-1.0f32, 0.0, 2.0], [3]),
-            &device,
-        );
-        let y = crate::data::to_host(Activation::Selu.apply(x));
         let expected = [
             (SELU_LAMBDA * SELU_ALPHA * ((-1f64).exp() - 1.0)) as f32,
             0.0,
             (2.0 * SELU_LAMBDA) as f32,
         ];
-        for (got, want) in y.iter().zip(expected) {
-            assert!((got - want).abs() < 1e-5, "{y:?}");
-        }
+        assert_activation(Activation::Selu, &[-1.0, 0.0, 2.0], &expected);
     }
 
     #[test]
     fn silu_and_elu_at_known_points() {
-        let device = Device::flex();
-        let x = Tensor::<1>::from_data(
-            burn::tensor::TensorData::new(vec![-2.0f32, 0.0, 3.0], [3]),
-            &device,
-        );
-        let y = crate::data::to_host(Activation::Silu.apply(x.clone()));
+        let points = [-2.0f32, 0.0, 3.0];
         // x / (1 + e^-x)
-        let expected = [-2.0 / (1.0 + 2f32.exp()), 0.0, 3.0 / (1.0 + (-3f32).exp())];
-        for (got, want) in y.iter().zip(expected) {
-            assert!((got - want).abs() < 1e-5, "{y:?}");
-        }
-        let y = crate::data::to_host(Activation::Elu.apply(x));
-        let expected = [(-2f32).exp() - 1.0, 0.0, 3.0];
-        for (got, want) in y.iter().zip(expected) {
-            assert!((got - want).abs() < 1e-5, "{y:?}");
-        }
+        let silu = [-2.0 / (1.0 + 2f32.exp()), 0.0, 3.0 / (1.0 + (-3f32).exp())];
+        assert_activation(Activation::Silu, &points, &silu);
+        assert_activation(Activation::Elu, &points, &[(-2f32).exp() - 1.0, 0.0, 3.0]);
     }
 
     #[test]

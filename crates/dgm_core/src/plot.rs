@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use std::sync::Once;
 
 use anyhow::{Result, anyhow};
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 pub use plotters::style::RGBColor;
 
@@ -21,6 +23,67 @@ fn register_font() {
     });
 }
 
+/// Appends CSV rows `label,value,value,...` to `csv`: each label with the next `row_len` of
+/// `values`.
+fn write_labelled_rows(
+    csv: &mut String,
+    labels: &[String],
+    values: &[f32],
+    row_len: usize,
+) -> std::fmt::Result {
+    for (label, row) in labels.iter().zip(values.chunks(row_len)) {
+        let row: Vec<String> = row.iter().map(f32::to_string).collect();
+        writeln!(csv, "{label},{}", row.join(","))?;
+    }
+    Ok(())
+}
+
+/// The whole picture of a PNG, to draw on.
+type Canvas<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// What can go wrong while drawing on a [`Canvas`].
+type DrawError = DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
+
+/// A chart with real-valued axes drawn on a [`Canvas`].
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Writes a `size` (width, height) PNG to `path`: `picture` draws on a white canvas, which is
+/// then saved. A drawing error names the file.
+fn draw_png(
+    path: &std::path::Path,
+    size: (u32, u32),
+    picture: impl FnOnce(&Canvas) -> Result<(), DrawError>,
+) -> Result<()> {
+    register_font();
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE)
+        .and_then(|()| picture(&root))
+        .and_then(|()| root.present())
+        .map_err(|e| anyhow!("cannot draw {}: {e}", path.display()))
+}
+
+/// Draws the legend of `chart`'s labelled series halfway down its right edge: a white, slightly
+/// see-through box with a black border and labels `font_size` pixels high.
+fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, font_size: u32) -> Result<(), DrawError> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font((FONT, font_size))
+        .draw()
+}
+
+/// Draws the axes of a square panel: tick labels 12 pixels high and the major grid lines, no
+/// minor ones.
+fn draw_plain_mesh(chart: &mut Chart) -> Result<(), DrawError> {
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .label_style((FONT, 12))
+        .draw()
+}
+
 /// Draws named series of (x, y) points as lines in an 800 x 500 PNG.
 pub fn line_plot(
     path: &std::path::Path,
@@ -29,7 +92,6 @@ pub fn line_plot(
     y_label: &str,
     series: &[(&str, &[(f64, f64)])],
 ) -> Result<()> {
-    register_font();
     let finite = |v: &f64| v.is_finite();
     let xs = series.iter().flat_map(|(_, s)| s.iter().map(|p| p.0));
     // The y range leaves out each series' first point once there are a few: an untrained model's
@@ -53,44 +115,32 @@ pub fn line_plot(
         (0.0, 1.0)
     };
 
-    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
-    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
-    root.fill(&WHITE).map_err(draw)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, y_min..y_max)
-        .map_err(draw)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(draw)?;
-    let colours = [BLUE, RED, GREEN, MAGENTA, BLACK];
-    for (i, (name, points)) in series.iter().enumerate() {
-        let colour = colours[i % colours.len()];
+    draw_png(path, (800, 500), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..x_max, y_min..y_max)?;
         chart
-            .draw_series(LineSeries::new(
-                points.iter().copied().filter(|p| p.1.is_finite()),
-                colour.stroke_width(2),
-            ))
-            .map_err(draw)?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(draw)?;
-    root.present().map_err(draw)?;
-    Ok(())
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .label_style((FONT, 14))
+            .draw()?;
+        let colours = [BLUE, RED, GREEN, MAGENTA, BLACK];
+        for (i, (name, points)) in series.iter().enumerate() {
+            let colour = colours[i % colours.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied().filter(|p| p.1.is_finite()),
+                    colour.stroke_width(2),
+                ))?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+        }
+        draw_legend(&mut chart, 14)
+    })
 }
 
 /// One panel of a scatter figure: a title, its points and their colour.
@@ -109,7 +159,6 @@ pub fn scatter_panels(
     columns: usize,
     extent: f64,
 ) -> Result<()> {
-    register_font();
     let mut csv = String::from("panel,x,y\n");
     for panel in panels {
         for (x, y) in panel.points {
@@ -121,35 +170,25 @@ pub fn scatter_panels(
     let columns = columns.clamp(1, panels.len().max(1));
     let rows = panels.len().div_ceil(columns);
     let size = (400 * columns as u32, 400 * rows as u32);
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
-    root.fill(&WHITE).map_err(draw)?;
-    for (area, panel) in root.split_evenly((rows, columns)).iter().zip(panels) {
-        let mut chart = ChartBuilder::on(area)
-            .caption(panel.title, (FONT, 18))
-            .margin(10)
-            .x_label_area_size(25)
-            .y_label_area_size(35)
-            .build_cartesian_2d(-extent..extent, -extent..extent)
-            .map_err(draw)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(draw)?;
-        chart
-            .draw_series(
+    draw_png(path, size, |root| {
+        for (area, panel) in root.split_evenly((rows, columns)).iter().zip(panels) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(panel.title, (FONT, 18))
+                .margin(10)
+                .x_label_area_size(25)
+                .y_label_area_size(35)
+                .build_cartesian_2d(-extent..extent, -extent..extent)?;
+            draw_plain_mesh(&mut chart)?;
+            chart.draw_series(
                 panel
                     .points
                     .iter()
                     .filter(|(x, y)| x.abs() <= extent && y.abs() <= extent)
                     .map(|&p| Circle::new(p, 1, panel.colour.mix(0.5).filled())),
-            )
-            .map_err(draw)?;
-    }
-    root.present().map_err(draw)?;
-    Ok(())
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// Draws grey images (values 0..=`max`, `side` x `side` pixels each, row-major) in rows of
@@ -163,13 +202,9 @@ pub fn captioned_images(
     max: f32,
     columns: usize,
 ) -> Result<()> {
-    register_font();
     let image_len = side * side;
     let mut csv = String::new();
-    for (caption, image) in captions.iter().zip(images.chunks(image_len)) {
-        let values: Vec<String> = image.iter().map(f32::to_string).collect();
-        writeln!(csv, "{caption},{}", values.join(","))?;
-    }
+    write_labelled_rows(&mut csv, captions, images, image_len)?;
     std::fs::write(path.with_extension("csv"), csv)?;
 
     const SCALE: i32 = 12;
@@ -183,27 +218,24 @@ pub fn captioned_images(
         (cell_w * columns as i32 + GAP) as u32,
         (cell_h * rows as i32 + GAP) as u32,
     );
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
-    root.fill(&WHITE).map_err(draw)?;
-    for (i, (caption, image)) in captions.iter().zip(images.chunks(image_len)).enumerate() {
-        let left = GAP + (i % columns) as i32 * cell_w;
-        let top = GAP + (i / columns) as i32 * cell_h;
-        root.draw(&Text::new(caption.as_str(), (left, top), (FONT, 16)))
-            .map_err(draw)?;
-        for (p, &v) in image.iter().enumerate() {
-            let grey = (255.0 * (v / max).clamp(0.0, 1.0)).round() as u8;
-            let x = left + (p % side) as i32 * SCALE;
-            let y = top + CAPTION + (p / side) as i32 * SCALE;
-            let square = Rectangle::new(
-                [(x, y), (x + SCALE, y + SCALE)],
-                RGBColor(grey, grey, grey).filled(),
-            );
-            root.draw(&square).map_err(draw)?;
+    draw_png(path, size, |root| {
+        for (i, (caption, image)) in captions.iter().zip(images.chunks(image_len)).enumerate() {
+            let left = GAP + (i % columns) as i32 * cell_w;
+            let top = GAP + (i / columns) as i32 * cell_h;
+            root.draw(&Text::new(caption.as_str(), (left, top), (FONT, 16)))?;
+            for (p, &v) in image.iter().enumerate() {
+                let grey = (255.0 * (v / max).clamp(0.0, 1.0)).round() as u8;
+                let x = left + (p % side) as i32 * SCALE;
+                let y = top + CAPTION + (p / side) as i32 * SCALE;
+                let square = Rectangle::new(
+                    [(x, y), (x + SCALE, y + SCALE)],
+                    RGBColor(grey, grey, grey).filled(),
+                );
+                root.draw(&square)?;
+            }
         }
-    }
-    root.present().map_err(draw)?;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Ten distinguishable colours, one per digit class.
@@ -234,36 +266,26 @@ pub fn density_with_points(
     extent: f64,
     points: &[(f64, f64, u8)],
 ) -> Result<()> {
-    register_font();
     let mut csv = String::from("x,y,label\n");
     for (x, y, label) in points {
         writeln!(csv, "{x},{y},{label}")?;
     }
     std::fs::write(path.with_extension("csv"), csv)?;
 
-    let root = BitMapBackend::new(path, (700, 760)).into_drawing_area();
-    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
-    root.fill(&WHITE).map_err(draw)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 20))
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(-extent..extent, -extent..extent)
-        .map_err(draw)?;
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .label_style((FONT, 12))
-        .draw()
-        .map_err(draw)?;
     let max = log_density
         .iter()
         .copied()
         .fold(f64::NEG_INFINITY, f64::max);
     let cell = 2.0 * extent / resolution as f64;
-    chart
-        .draw_series(log_density.iter().enumerate().map(|(i, &log_p)| {
+    draw_png(path, (700, 760), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(-extent..extent, -extent..extent)?;
+        draw_plain_mesh(&mut chart)?;
+        chart.draw_series(log_density.iter().enumerate().map(|(i, &log_p)| {
             let (row, col) = (i / resolution, i % resolution);
             let (x, y) = (-extent + col as f64 * cell, -extent + row as f64 * cell);
             // The band of p / max p in eighths: 0 (white) .. 7 (darkest).
@@ -273,29 +295,20 @@ pub fn density_with_points(
                 [(x, y), (x + cell, y + cell)],
                 RGBColor(shade, shade, 255).filled(),
             )
-        }))
-        .map_err(draw)?;
-    for (label, colour) in CLASS_COLOURS.iter().enumerate() {
-        chart
-            .draw_series(
-                points
-                    .iter()
-                    .filter(|p| p.2 as usize == label)
-                    .map(|&(x, y, _)| Circle::new((x, y), 3, colour.filled())),
-            )
-            .map_err(draw)?
-            .label(label.to_string())
-            .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font((FONT, 13))
-        .draw()
-        .map_err(draw)?;
-    root.present().map_err(draw)?;
-    Ok(())
+        }))?;
+        for (label, colour) in CLASS_COLOURS.iter().enumerate() {
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .filter(|p| p.2 as usize == label)
+                        .map(|&(x, y, _)| Circle::new((x, y), 3, colour.filled())),
+                )?
+                .label(label.to_string())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+        }
+        draw_legend(&mut chart, 13)
+    })
 }
 
 // ANCHOR: attention_map
@@ -310,7 +323,6 @@ pub fn attention_map(
     tokens: &[String],
     title: &str,
 ) -> Result<()> {
-    register_font();
     let n = tokens.len();
     assert_eq!(weights.len(), n * n, "one weight per query and key");
     // A token that is a comma or a quote is written quoted, its quotes doubled (RFC 4180).
@@ -323,10 +335,7 @@ pub fn attention_map(
     };
     let labels: Vec<String> = tokens.iter().map(field).collect();
     let mut csv = format!("query,{}\n", labels.join(","));
-    for (label, row) in labels.iter().zip(weights.chunks(n)) {
-        let values: Vec<String> = row.iter().map(f32::to_string).collect();
-        writeln!(csv, "{label},{}", values.join(","))?;
-    }
+    write_labelled_rows(&mut csv, &labels, weights, n)?;
     std::fs::write(path.with_extension("csv"), csv)?;
 
     const CELL: i32 = 14;
@@ -337,46 +346,40 @@ pub fn attention_map(
         (side + 2 * MARGIN) as u32,
         (side + MARGIN + TITLE + MARGIN) as u32,
     );
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    let draw = |e| anyhow!("cannot draw {}: {e}", path.display());
-    root.fill(&WHITE).map_err(draw)?;
-    root.draw(&Text::new(title, (MARGIN, 4), (FONT, 16)))
-        .map_err(draw)?;
-    let (left, top) = (MARGIN, TITLE + MARGIN);
-    for (i, token) in tokens.iter().enumerate() {
-        let offset = i as i32 * CELL + 2;
-        root.draw(&Text::new(
-            token.as_str(),
-            (left + offset, top - 16),
-            (FONT, 12),
-        ))
-        .map_err(draw)?;
-        root.draw(&Text::new(
-            token.as_str(),
-            (left - 14, top + offset - 2),
-            (FONT, 12),
-        ))
-        .map_err(draw)?;
-    }
-    for (k, &w) in weights.iter().enumerate() {
-        let (t, s) = ((k / n) as i32, (k % n) as i32);
-        let row = &weights[k / n * n..(k / n + 1) * n];
-        let largest = row.iter().copied().fold(f32::MIN_POSITIVE, f32::max);
-        // white at weight 0, dark blue at the row's largest weight
-        let shade = 1.0 - (w / largest).clamp(0.0, 1.0);
-        let colour = RGBColor(
-            (20.0 + 235.0 * shade) as u8,
-            (40.0 + 215.0 * shade) as u8,
-            (120.0 + 135.0 * shade) as u8,
-        );
-        let (x, y) = (left + s * CELL, top + t * CELL);
-        root.draw(&Rectangle::new(
-            [(x, y), (x + CELL, y + CELL)],
-            colour.filled(),
-        ))
-        .map_err(draw)?;
-    }
-    root.present().map_err(draw)?;
-    Ok(())
+    draw_png(path, size, |root| {
+        root.draw(&Text::new(title, (MARGIN, 4), (FONT, 16)))?;
+        let (left, top) = (MARGIN, TITLE + MARGIN);
+        for (i, token) in tokens.iter().enumerate() {
+            let offset = i as i32 * CELL + 2;
+            root.draw(&Text::new(
+                token.as_str(),
+                (left + offset, top - 16),
+                (FONT, 12),
+            ))?;
+            root.draw(&Text::new(
+                token.as_str(),
+                (left - 14, top + offset - 2),
+                (FONT, 12),
+            ))?;
+        }
+        for (k, &w) in weights.iter().enumerate() {
+            let (t, s) = ((k / n) as i32, (k % n) as i32);
+            let row = &weights[k / n * n..(k / n + 1) * n];
+            let largest = row.iter().copied().fold(f32::MIN_POSITIVE, f32::max);
+            // white at weight 0, dark blue at the row's largest weight
+            let shade = 1.0 - (w / largest).clamp(0.0, 1.0);
+            let colour = RGBColor(
+                (20.0 + 235.0 * shade) as u8,
+                (40.0 + 215.0 * shade) as u8,
+                (120.0 + 135.0 * shade) as u8,
+            );
+            let (x, y) = (left + s * CELL, top + t * CELL);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + CELL, y + CELL)],
+                colour.filled(),
+            ))?;
+        }
+        Ok(())
+    })
 }
 // ANCHOR_END: attention_map

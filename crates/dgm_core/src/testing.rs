@@ -1,17 +1,20 @@
 //! What every chapter's tests set up: a device seeded for one test at a time, a quick run's
-//! context in a fresh temporary directory, a handful of digits and a schedule of a few steps.
+//! context in a fresh temporary directory, a handful of digits and a schedule of a few steps;
+//! and what several chapters' tests check: a finished run's files, its samples on disk, the
+//! mass of a 2-D density.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use burn::tensor::Device;
+use anyhow::Result;
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::backend::BackendKind;
 use crate::cli::Flags;
 use crate::config::Schedule;
-use crate::data::Digits;
+use crate::data::{DIGITS_DIM, Digits, to_host};
 use crate::experiment::{DigitModel, DigitSamples, sample_digit_model};
 use crate::report::Report;
 use crate::run::RunContext;
@@ -105,7 +108,8 @@ pub fn assert_run_written(report: &Report, dir: &Path, metrics: &[&str]) {
 
 /// Trains `model` with `config` on [`few_digits`] in the run `ctx` writing to `dir` (from
 /// [`quick_context`]), requires its report on disk, the finite `metrics` and every file it
-/// lists, reloads the run and draws 3 images, then removes the directory. Returns the report.
+/// lists, reloads the run and draws 3 digits with and without `--samples-out`
+/// ([`assert_digit_samples_written`]), then removes the directory. Returns the report.
 pub fn assert_digit_model_trains<M: DigitModel>(
     model: &M,
     config: &M::Config,
@@ -116,11 +120,79 @@ pub fn assert_digit_model_trains<M: DigitModel>(
         .train(config, &few_digits(), &ctx)
         .expect("the run trains");
     assert_run_written(&report, &dir, metrics);
-    let written = sample_digit_model(model, &ctx, &digit_samples(3)).expect("the run reloads");
-    assert_eq!(written.len(), 1);
-    assert!(written[0].is_file());
+    assert_digit_samples_written(model, &ctx, 3);
     std::fs::remove_dir_all(&dir).unwrap();
     report
+}
+
+/// Asks `model` for 2 digits from the run `ctx` and requires the reload to be refused, with a
+/// message that holds every one of `reasons`.
+pub fn assert_reload_refused<M: DigitModel>(model: &M, ctx: &RunContext, reasons: &[&str]) {
+    let err = sample_digit_model(model, ctx, &digit_samples(2))
+        .expect_err("the reload is refused")
+        .to_string();
+    for reason in reasons {
+        assert!(err.contains(reason), "{err}");
+    }
+}
+
+/// Asks `sample` for `n` samples of `dim` values each from the finished run of `ctx`, twice:
+/// as `sample --n <n>`, which must write only the picture, and with `--samples-out s.npy` in
+/// the run directory, which must write the picture and the `.npy` file, a 128-byte header and
+/// then `n x dim` float32 values.
+pub fn assert_samples_written(
+    ctx: &RunContext,
+    n: usize,
+    dim: usize,
+    sample: impl Fn(&DigitSamples) -> Result<Vec<PathBuf>>,
+) {
+    let picture = sample(&digit_samples(n)).expect("the run reloads");
+    assert_eq!(picture.len(), 1, "{picture:?}");
+    assert!(picture[0].is_file(), "{picture:?} was not written");
+
+    let npy = ctx.out_dir.join("s.npy");
+    let request = DigitSamples {
+        samples_out: Some(npy.clone()),
+        ..digit_samples(n)
+    };
+    let written = sample(&request).expect("the run reloads");
+    assert_eq!(written.len(), 2, "{written:?}");
+    assert_eq!(written[1], npy);
+    assert!(written.iter().all(|file| file.is_file()), "{written:?}");
+    let bytes = std::fs::metadata(&npy).unwrap().len();
+    assert_eq!(bytes as usize, 128 + n * dim * 4, "{}", npy.display());
+}
+
+/// Reloads the finished run `ctx` of `model` and draws `n` digits: [`assert_samples_written`]
+/// with the 64 pixels of a digit.
+pub fn assert_digit_samples_written<M: DigitModel>(model: &M, ctx: &RunContext, n: usize) {
+    assert_samples_written(ctx, n, DIGITS_DIM, |request| {
+        sample_digit_model(model, ctx, request)
+    });
+}
+
+/// The integral of a density over the square [-half, half]^2 by the midpoint rule with `steps`
+/// cells a side: `log_density` is given the centres of the cells, [steps * steps, 2], and
+/// returns log p at each. Close to 1 when (almost) all of the mass lies inside the square.
+pub fn mass_on_square(
+    half: f32,
+    steps: usize,
+    device: &Device,
+    log_density: impl FnOnce(Tensor<2>) -> Tensor<1>,
+) -> f64 {
+    let h = 2.0 * half / steps as f32;
+    let centres: Vec<f32> = (0..steps * steps)
+        .flat_map(|k| {
+            let (i, j) = (k / steps, k % steps);
+            [-half + (i as f32 + 0.5) * h, -half + (j as f32 + 0.5) * h]
+        })
+        .collect();
+    let points = Tensor::<2>::from_data(TensorData::new(centres, [steps * steps, 2]), device);
+    let cell = (h as f64).powi(2);
+    to_host(log_density(points))
+        .iter()
+        .map(|&log_p| (log_p as f64).exp() * cell)
+        .sum()
 }
 
 // ANCHOR: resume_test
