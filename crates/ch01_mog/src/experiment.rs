@@ -156,6 +156,6 @@ impl DigitModel for MogCommand {
         let mut artifacts = DIGIT_ARTIFACTS.to_vec();
         artifacts.extend([("means", "means.png"), ("means_csv", "means.csv")]);
         let metrics = [("test_nll", test_nll)];
-        finish_digits(self, config, &run, &fitted, &best, &metrics, &artifacts)
+        finish_digits(self, config, &run, &fitted, &metrics, &artifacts)
     }
 }

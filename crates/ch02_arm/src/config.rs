@@ -2,7 +2,7 @@
 //! `full()` is the book's, `quick()` the same model at a seconds-long budget.
 
 use dgm_core::config::{Preset, Schedule};
-use dgm_core::transformer::DecoderConfig;
+use dgm_core::transformer::{Architecture, DecoderConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::molecules::{Molecules, Selection};
@@ -55,17 +55,9 @@ impl Preset for ArmConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TransformerConfig {
     pub selection: Selection,
-    /// D: the width of every position's vector.
-    pub width: usize,
-    /// H: attention heads per block.
-    pub heads: usize,
-    /// E: the width of one head (the book gives every head the whole width D).
-    pub head_width: usize,
-    pub blocks: usize,
-    /// The hidden width of each block's MLP.
-    pub mlp_hidden: usize,
-    /// Dropout on the embeddings while training.
-    pub dropout: f64,
+    /// D = 64, H = 4 heads of the whole width E = D (as the book), 10 blocks, MLPs of 256.
+    #[serde(flatten)]
+    pub architecture: Architecture,
     /// Adamax with batches of 64 molecules at 1e-3, early stopping with patience 10.
     #[serde(flatten)]
     pub schedule: Schedule,
@@ -80,12 +72,7 @@ impl TransformerConfig {
         DecoderConfig {
             vocabulary: molecules.vocabulary(),
             positions: molecules.train.length - 1,
-            width: self.width,
-            heads: self.heads,
-            head_width: self.head_width,
-            blocks: self.blocks,
-            mlp_hidden: self.mlp_hidden,
-            dropout: self.dropout,
+            architecture: self.architecture.clone(),
         }
     }
 }
@@ -102,12 +89,14 @@ impl Preset for TransformerConfig {
                 train: 6600,
                 val: 400,
             },
-            width: 64,
-            heads: 4,
-            head_width: 64,
-            blocks: 10,
-            mlp_hidden: 256,
-            dropout: 0.1,
+            architecture: Architecture {
+                width: 64,
+                heads: 4,
+                head_width: 64,
+                blocks: 10,
+                mlp_hidden: 256,
+                dropout: 0.1,
+            },
             schedule: Schedule {
                 max_epochs: 200,
                 patience: 10,
@@ -121,7 +110,10 @@ impl Preset for TransformerConfig {
     fn quick() -> TransformerConfig {
         let full = TransformerConfig::full();
         TransformerConfig {
-            blocks: 2,
+            architecture: Architecture {
+                blocks: 2,
+                ..full.architecture
+            },
             schedule: full.schedule.with_epochs(3, 2),
             samples: 64,
             ..full

@@ -2,9 +2,10 @@
 
 use burn::prelude::*;
 use ch02_arm::arm::CausalConvArm;
-use ch02_arm::config::ArmConfig;
+use ch02_arm::config::{ArmConfig, TransformerConfig};
 use dgm_core::config::Preset;
 use dgm_core::data::to_host;
+use dgm_core::transformer::{DecoderConfig, DecoderTransformer};
 
 /// A seeded device and a fresh 8-channel network for `dim` pixels of `levels` values.
 fn tiny_model(dim: usize, levels: usize) -> (Device, ArmConfig, CausalConvArm) {
@@ -107,4 +108,17 @@ fn samples_are_valid_pixel_values() {
             .iter()
             .all(|&v| v.fract() == 0.0 && (0.0..17.0).contains(&v))
     );
+}
+
+#[test]
+fn the_transformer_has_tomczaks_parameter_count() {
+    // the SMILES transformer of section 2.2 (112 tokens, inputs of up to 101): 1,018,032
+    // parameters
+    let config = DecoderConfig {
+        vocabulary: 112,
+        positions: 101,
+        architecture: TransformerConfig::full().architecture,
+    };
+    let model = DecoderTransformer::new(&config, &Device::flex());
+    assert_eq!(model.num_params(), 1_018_032);
 }

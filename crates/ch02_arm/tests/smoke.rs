@@ -66,6 +66,7 @@ mod transformer {
     use dgm_core::config::Preset;
     use dgm_core::experiment::TextSamples;
     use dgm_core::testing::{assert_run_written, quick_context, tiny_schedule};
+    use dgm_core::transformer::Architecture;
 
     /// One block of width 8 on 60 molecules, two epochs, five generated molecules.
     fn tiny() -> TransformerConfig {
@@ -77,14 +78,16 @@ mod transformer {
                 val: 10,
                 ..full.selection
             },
-            width: 8,
-            heads: 2,
-            head_width: 4,
-            blocks: 1,
-            mlp_hidden: 16,
+            architecture: Architecture {
+                width: 8,
+                heads: 2,
+                head_width: 4,
+                blocks: 1,
+                mlp_hidden: 16,
+                ..full.architecture
+            },
             schedule: tiny_schedule(full.schedule),
             samples: 5,
-            ..full
         }
     }
 

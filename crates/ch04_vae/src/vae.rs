@@ -10,7 +10,7 @@ use dgm_core::data::Split;
 use dgm_core::distributions::{
     categorical_mean, log_categorical, log_normal_diag, sample_categorical,
 };
-use dgm_core::metrics::{importance_weighted_log_likelihood, split_mean};
+use dgm_core::metrics::{bits_per_dim, importance_weighted_log_likelihood, split_mean};
 use dgm_core::nn::{Activation, Init, Mlp};
 
 use crate::config::VaeConfig;
@@ -222,4 +222,23 @@ pub fn nll_iw(model: &impl VariationalBound, split: &Split, k: usize, device: &D
     split_mean(split, IW_BATCH, device, |x| {
         model.iw_log_likelihood(x, k).neg()
     })
+}
+
+/// What a variational model reports of the test split: `test_neg_elbo` (the bound, one sample
+/// of z per image), `test_nll_iw` (the estimate with `k` importance samples per image) and
+/// `test_bpd` of the latter.
+pub fn test_bound_metrics(
+    model: &impl VariationalBound,
+    test: &Split,
+    batch_size: usize,
+    k: usize,
+    device: &Device,
+) -> [(&'static str, f64); 3] {
+    let test_neg_elbo = neg_elbo(model, test, batch_size, device);
+    let test_nll_iw = nll_iw(model, test, k, device);
+    [
+        ("test_neg_elbo", test_neg_elbo),
+        ("test_nll_iw", test_nll_iw),
+        ("test_bpd", bits_per_dim(test_nll_iw, test.dim)),
+    ]
 }

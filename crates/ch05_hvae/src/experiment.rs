@@ -6,10 +6,9 @@
 use anyhow::Result;
 use burn::prelude::*;
 use ch04_vae::pictures::{Autoencoder, PICTURES, save_pictures};
-use ch04_vae::vae::{VariationalBound, neg_elbo, nll_iw};
+use ch04_vae::vae::{VariationalBound, neg_elbo, test_bound_metrics};
 use dgm_core::data::{Digits, to_host};
 use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
-use dgm_core::metrics::bits_per_dim;
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::Trainer;
@@ -81,18 +80,11 @@ impl DigitModel for HvaeCommand {
         })?;
 
         let best = fitted.best_model.valid();
-        let test_neg_elbo = neg_elbo(&best, &digits.test, batch, &ctx.device);
-        let test_nll_iw = nll_iw(&best, &digits.test, config.iw_samples, &ctx.device);
+        let bound = test_bound_metrics(&best, &digits.test, batch, config.iw_samples, &ctx.device);
         let samples = to_host(best.sample(SAMPLES, &ctx.device));
         let [fd, confidence] = run.score_samples(&samples)?;
         save_pictures(&run.dir, &best, &digits.test, &ctx.device)?;
-        let metrics = [
-            ("test_neg_elbo", test_neg_elbo),
-            ("test_nll_iw", test_nll_iw),
-            ("test_bpd", bits_per_dim(test_nll_iw, config.dim)),
-            fd,
-            confidence,
-        ];
+        let metrics = [bound.as_slice(), &[fd, confidence]].concat();
         let artifacts = [DIGIT_ARTIFACTS.as_slice(), &PICTURES].concat();
         // The trained parameters, without the BatchNorm running statistics burn counts too.
         run.finish(&fitted.summary(), best.parameters(), &metrics, &artifacts)

@@ -143,6 +143,6 @@ impl DigitModel for HybridCommand {
             ("test_classification_loss", test.classification),
             ("test_objective", test.total),
         ];
-        finish_digits(self, config, &run, &fitted, &best, &metrics, &artifacts)
+        finish_digits(self, config, &run, &fitted, &metrics, &artifacts)
     }
 }

@@ -16,7 +16,9 @@ use anyhow::Result;
 use burn::prelude::*;
 use dgm_core::data::to_host;
 use dgm_core::plot::attention_map;
-use dgm_core::transformer::{DecoderConfig, DecoderTransformer, Generation, Sampling, generate};
+use dgm_core::transformer::{
+    Architecture, DecoderConfig, DecoderTransformer, Generation, Sampling, generate,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -34,12 +36,14 @@ pub fn decoder_config(config: &LlmConfig, vocabulary: usize) -> DecoderConfig {
     DecoderConfig {
         vocabulary,
         positions: config.context + 1,
-        width: config.width,
-        heads: config.heads,
-        head_width: config.width / config.heads,
-        blocks: config.blocks,
-        mlp_hidden: config.mlp_hidden,
-        dropout: config.dropout,
+        architecture: Architecture {
+            width: config.width,
+            heads: config.heads,
+            head_width: config.width / config.heads,
+            blocks: config.blocks,
+            mlp_hidden: config.mlp_hidden,
+            dropout: config.dropout,
+        },
     }
 }
 // ANCHOR_END: decoder

@@ -241,19 +241,19 @@ pub fn fit_digits<M: DigitModel>(
 // ANCHOR_END: fit_digits
 
 // ANCHOR: finish_digits
-/// The closing every digit model's protocol shares: draws [`SAMPLES`] images from `best` (the
-/// best network, ready for evaluation), scores them (writing `samples.png`) and writes the
-/// report: the training of `fitted`, `metrics` and the two sample scores, and `artifacts`.
+/// The closing every digit model's protocol shares: draws [`SAMPLES`] images from the best
+/// network of `fitted` (ready for evaluation), scores them (writing `samples.png`) and writes
+/// the report: the training of `fitted`, `metrics` and the two sample scores, and `artifacts`.
 pub fn finish_digits<M: DigitModel>(
     model: &M,
     config: &M::Config,
     run: &Run,
     fitted: &Fitted<M::Network>,
-    best: &M::Network,
     metrics: &[(&str, f64)],
     artifacts: &[(&str, &str)],
 ) -> Result<Report> {
-    let samples = to_host(model.generate(config, best, SAMPLES, &run.ctx.device));
+    let best = fitted.best_model.valid();
+    let samples = to_host(model.generate(config, &best, SAMPLES, &run.ctx.device));
     let [fd, confidence] = run.score_samples(&samples)?;
     let metrics = [metrics, &[fd, confidence]].concat();
     run.finish(&fitted.summary(), best.num_params(), &metrics, artifacts)

@@ -15,6 +15,14 @@ pub fn bits_per_dim(nll_nats: f64, dims: usize) -> f64 {
     nll_nats / (dims as f64 * LN_2)
 }
 
+/// `test_nll` (nats per image) and `test_bpd`: what a model with an exact likelihood reports.
+pub fn nll_metrics(test_nll: f64, dims: usize) -> [(&'static str, f64); 2] {
+    [
+        ("test_nll", test_nll),
+        ("test_bpd", bits_per_dim(test_nll, dims)),
+    ]
+}
+
 /// The NLL of the uniform distribution over `levels` values in each of `dims` dimensions.
 ///
 /// -log p(x) = D ln K, the number any model that learns must beat (181.33 nats for digits).

@@ -5,7 +5,7 @@ use anyhow::Result;
 use burn::prelude::*;
 use dgm_core::data::{Digits, Split};
 use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, finish_digits, fit_digits};
-use dgm_core::metrics::{bits_per_dim, split_mean};
+use dgm_core::metrics::{nll_metrics, split_mean};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::Trainer;
@@ -66,18 +66,7 @@ impl DigitModel for CausalConv {
 
         let best = fitted.best_model.valid();
         let test_nll = nll(&best, &digits.test, batch, &ctx.device);
-        let metrics = [
-            ("test_nll", test_nll),
-            ("test_bpd", bits_per_dim(test_nll, config.dim)),
-        ];
-        finish_digits(
-            self,
-            config,
-            &run,
-            &fitted,
-            &best,
-            &metrics,
-            &DIGIT_ARTIFACTS,
-        )
+        let metrics = nll_metrics(test_nll, config.dim);
+        finish_digits(self, config, &run, &fitted, &metrics, &DIGIT_ARTIFACTS)
     }
 }

@@ -122,14 +122,6 @@ impl DigitModel for RealNvpCommand {
             ("test_nll_discrete_bound", bound),
             ("test_bpd", bits_per_dim(bound, config.flow.dim)),
         ];
-        finish_digits(
-            self,
-            config,
-            &run,
-            &fitted,
-            &best,
-            &metrics,
-            &DIGIT_ARTIFACTS,
-        )
+        finish_digits(self, config, &run, &fitted, &metrics, &DIGIT_ARTIFACTS)
     }
 }

@@ -11,13 +11,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::attention::CausalSelfAttention;
 
-/// The shape of a decoder transformer.
+/// The shape of a decoder transformer: the data's vocabulary and longest input, and the
+/// architecture a config chooses.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecoderConfig {
     /// V: distinct tokens.
     pub vocabulary: usize,
     /// Longest input the learned positional embedding covers.
     pub positions: usize,
+    #[serde(flatten)]
+    pub architecture: Architecture,
+}
+
+/// What a config chooses of a decoder transformer: everything but the vocabulary and the
+/// positions, which come from the data. Flattened into the configs, so their files keep these
+/// keys at the top level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Architecture {
     /// D: the width of every position's vector.
     pub width: usize,
     /// H: attention heads per block.
@@ -45,10 +55,11 @@ pub struct Block {
 }
 
 impl Block {
-    fn new(config: &DecoderConfig, device: &Device) -> Block {
-        let (d, hidden) = (config.width, config.mlp_hidden);
+    fn new(architecture: &Architecture, device: &Device) -> Block {
+        let (d, hidden) = (architecture.width, architecture.mlp_hidden);
+        let (heads, head_width) = (architecture.heads, architecture.head_width);
         Block {
-            attention: CausalSelfAttention::new(d, config.heads, config.head_width, device),
+            attention: CausalSelfAttention::new(d, heads, head_width, device),
             attention_norm: LayerNormConfig::new(d).init(device),
             mlp_in: LinearConfig::new(d, hidden).init(device),
             mlp_out: LinearConfig::new(hidden, d).init(device),
@@ -85,14 +96,16 @@ pub struct DecoderTransformer {
 
 impl DecoderTransformer {
     pub fn new(config: &DecoderConfig, device: &Device) -> DecoderTransformer {
+        let architecture = &config.architecture;
+        let d = architecture.width;
         DecoderTransformer {
-            tokens: EmbeddingConfig::new(config.vocabulary, config.width).init(device),
-            positions: EmbeddingConfig::new(config.positions, config.width).init(device),
-            dropout: DropoutConfig::new(config.dropout).init(),
-            blocks: (0..config.blocks)
-                .map(|_| Block::new(config, device))
+            tokens: EmbeddingConfig::new(config.vocabulary, d).init(device),
+            positions: EmbeddingConfig::new(config.positions, d).init(device),
+            dropout: DropoutConfig::new(architecture.dropout).init(),
+            blocks: (0..architecture.blocks)
+                .map(|_| Block::new(architecture, device))
                 .collect(),
-            head: LinearConfig::new(config.width, config.vocabulary).init(device),
+            head: LinearConfig::new(d, config.vocabulary).init(device),
         }
     }
 
