@@ -5,8 +5,8 @@
 use anyhow::Result;
 use burn::prelude::*;
 use dgm_core::config::Preset;
-use dgm_core::data::{Digits, to_host};
-use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
+use dgm_core::data::Digits;
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, fit_digits, score_digit_model};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::Trainer;
@@ -89,8 +89,7 @@ impl DigitModel for VaeCommand {
 
         let best = fitted.best_model.valid();
         let bound = test_bound_metrics(&best, &digits.test, batch, config.iw_samples, &ctx.device);
-        let samples = to_host(best.sample(SAMPLES, &ctx.device));
-        let [fd, confidence] = run.score_samples(&samples)?;
+        let [fd, confidence] = score_digit_model(self, config, &run, &best)?;
         save_pictures(&run.dir, &best, &digits.test, &ctx.device)?;
         let mut artifacts = [DIGIT_ARTIFACTS.as_slice(), &PICTURES].concat();
         if config.latent == 2 {

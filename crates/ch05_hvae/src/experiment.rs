@@ -7,8 +7,8 @@ use anyhow::Result;
 use burn::prelude::*;
 use ch04_vae::pictures::{Autoencoder, PICTURES, save_pictures};
 use ch04_vae::vae::{VariationalBound, neg_elbo, test_bound_metrics};
-use dgm_core::data::{Digits, to_host};
-use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, SAMPLES, fit_digits};
+use dgm_core::data::Digits;
+use dgm_core::experiment::{DIGIT_ARTIFACTS, DigitModel, fit_digits, score_digit_model};
 use dgm_core::report::Report;
 use dgm_core::run::RunContext;
 use dgm_core::train::Trainer;
@@ -81,8 +81,7 @@ impl DigitModel for HvaeCommand {
 
         let best = fitted.best_model.valid();
         let bound = test_bound_metrics(&best, &digits.test, batch, config.iw_samples, &ctx.device);
-        let samples = to_host(best.sample(SAMPLES, &ctx.device));
-        let [fd, confidence] = run.score_samples(&samples)?;
+        let [fd, confidence] = score_digit_model(self, config, &run, &best)?;
         save_pictures(&run.dir, &best, &digits.test, &ctx.device)?;
         let metrics = [bound.as_slice(), &[fd, confidence]].concat();
         let artifacts = [DIGIT_ARTIFACTS.as_slice(), &PICTURES].concat();

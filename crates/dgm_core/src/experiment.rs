@@ -253,12 +253,23 @@ pub fn finish_digits<M: DigitModel>(
     artifacts: &[(&str, &str)],
 ) -> Result<Report> {
     let best = fitted.best_model.valid();
-    let samples = to_host(model.generate(config, &best, SAMPLES, &run.ctx.device));
-    let [fd, confidence] = run.score_samples(&samples)?;
+    let [fd, confidence] = score_digit_model(model, config, run, &best)?;
     let metrics = [metrics, &[fd, confidence]].concat();
     run.finish(&fitted.summary(), best.num_params(), &metrics, artifacts)
 }
 // ANCHOR_END: finish_digits
+
+/// Draws [`SAMPLES`] images from `network` (ready for evaluation), writes the grid of the
+/// first 64 (`samples.png`) and scores them all: `sample_fd` and `sample_confidence`.
+pub fn score_digit_model<M: DigitModel>(
+    model: &M,
+    config: &M::Config,
+    run: &Run,
+    network: &M::Network,
+) -> Result<[(&'static str, f64); 2]> {
+    let samples = to_host(model.generate(config, network, SAMPLES, &run.ctx.device));
+    run.score_samples(&samples)
+}
 
 /// The `sample` verb of a digit model: reloads the best checkpoint of a finished run, draws
 /// `request.n` images and writes their grid (and, when asked, the `.npy` file). Returns the
