@@ -13,6 +13,7 @@
 //! | | [`config`] | the presets of every config and the training [`config::Schedule`] |
 //! | | [`data`] | the digits split, two moons, batching, `.npy` export |
 //! | | [`distributions`] | log-densities shared by several chapters |
+//! | | [`fused`] | activations in one pass forward and backward on burn-flex |
 //! | | [`nn`] | the MLP the books build every auxiliary network from |
 //! | | [`optim`] | Adamax, the books' optimiser (burn does not ship it) |
 //! | | [`attention`] | causal multi-head self-attention with its weights |
@@ -37,6 +38,7 @@ pub mod config;
 pub mod data;
 pub mod distributions;
 pub mod experiment;
+pub mod fused;
 pub mod images;
 pub mod interrupt;
 pub mod metrics;

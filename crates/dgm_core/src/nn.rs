@@ -7,6 +7,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{gelu, relu, sigmoid, tanh};
 use serde::{Deserialize, Serialize};
 
+use crate::fused;
+
 /// Slope of the negative part of LeakyReLU (PyTorch's default).
 pub const LEAKY_SLOPE: f64 = 0.01;
 
@@ -29,10 +31,6 @@ pub enum Activation {
     Elu,
 }
 
-/// SELU's constants, chosen so that activations keep mean 0 and variance 1.
-const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
-const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
-
 impl Activation {
     /// Applies the nonlinearity to every element.
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
@@ -46,11 +44,8 @@ impl Activation {
             Activation::Tanh => tanh(x),
             Activation::Gelu => gelu(x),
             Activation::SigmoidGelu => x.clone() * sigmoid(x * 1.702),
-            // lambda (relu(x) + alpha (exp(min(x, 0)) - 1)), with min(x, 0) = -relu(-x).
-            Activation::Selu => {
-                let negative = (relu(x.clone().neg()).neg().exp() - 1.0) * SELU_ALPHA;
-                (relu(x) + negative) * SELU_LAMBDA
-            }
+            // One fused pass each way on burn-flex (see `fused`).
+            Activation::Selu => fused::selu(x),
             Activation::Silu => x.clone() * sigmoid(x),
             // relu(x) + exp(min(x, 0)) - 1, with min(x, 0) = -relu(-x).
             Activation::Elu => relu(x.clone()) + relu(x.neg()).neg().exp() - 1.0,
@@ -150,6 +145,7 @@ impl Mlp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fused::{SELU_ALPHA, SELU_LAMBDA};
 
     #[test]
     fn widths_and_activations_shape_the_output() {

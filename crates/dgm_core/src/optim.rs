@@ -14,6 +14,8 @@ use burn::optim::{ModuleOptimizer, Optimizer, RecordState, StateSink, StateSourc
 use burn::tensor::{Device, Tensor};
 use burn_pack::Scalar;
 
+use crate::fused::{self, AdamaxStep};
+
 /// Adamax settings; the defaults are PyTorch's.
 #[derive(Config, Debug)]
 pub struct AdamaxConfig {
@@ -70,13 +72,15 @@ impl Optimizer for Adamax {
             None => (0, g.zeros_like(), g.zeros_like()),
         };
         let time = time + 1;
-        // m_t = beta_1 m_{t-1} + (1 - beta_1) g_t
-        let moment = moment * self.beta_1 + g.clone() * (1.0 - self.beta_1);
-        // u_t = max(beta_2 u_{t-1}, |g_t| + eps)
-        let inf_norm = (inf_norm * self.beta_2).max_pair(g.abs() + self.epsilon);
-        // theta_t = theta_{t-1} - lr / (1 - beta_1^t) * m_t / u_t
-        let step_size = lr / (1.0 - self.beta_1.powi(time as i32));
-        let theta = theta - moment.clone().div(inf_norm.clone()) * step_size;
+        let step = AdamaxStep {
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+            // lr / (1 - beta_1^t)
+            step_size: lr / (1.0 - self.beta_1.powi(time as i32)),
+        };
+        // One pass over the parameter on burn-flex (see `fused`).
+        let (theta, moment, inf_norm) = fused::adamax_step(theta, g, moment, inf_norm, step);
         let state = AdamaxState {
             time,
             moment,

@@ -1,0 +1,412 @@
+//! Element-wise operations fused into one pass, forward and backward, on the CPU backend.
+//!
+//! Under autodiff, burn runs an activation written with tensor ops as a chain of small ops:
+//! SELU is nine forward passes over the data and as many backward, each allocating its result.
+//! On burn-flex these passes took a fifth of a flow-matching training step. Here an activation is
+//! one forward pass and one backward pass of its own, through burn's backend extension
+//! ([`FusedOps`]): a kernel for burn-flex, and for autodiff over burn-flex a backward step that
+//! computes the input's gradient in one pass from the saved input. Every other backend (ndarray,
+//! wgpu) runs the same activation as tensor ops, unchanged.
+//!
+//! The same holds for the optimiser: Adamax written with tensor ops is ten passes over every
+//! parameter per step, which for the books' small MLPs cost as much as the forward and backward
+//! passes together; [`adamax_step`] is one.
+//!
+//! The kernels repeat the tensor ops' arithmetic in the same order, in `f32`, so a model gives
+//! the same numbers to the last bit with or without them (the tests compare them bit by bit).
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::tensor::activation::relu;
+use burn::tensor::{DType, Device, Tensor};
+use rayon::prelude::*;
+
+/// lambda and alpha of SELU, chosen so that activations keep mean 0 and variance 1
+/// (Klambauer et al., 2017).
+pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
+pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+
+/// Elements from which a pass is split across the threads: below it, waking a second thread
+/// costs more than it saves.
+const PARALLEL_ELEMENTS: usize = 1 << 18;
+
+/// Elements one thread takes at a time above [`PARALLEL_ELEMENTS`].
+const CHUNK: usize = 1 << 14;
+
+/// SELU(x) = lambda x for x > 0, lambda alpha (e^x - 1) otherwise, element-wise.
+///
+/// On burn-flex (with or without autodiff) one fused pass each way; elsewhere the tensor ops of
+/// [`selu_composed`].
+pub fn selu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if on_flex(&x.device()) {
+        Tensor::from_dispatch(<Dispatch as FusedOps>::selu(x.into_dispatch()))
+    } else {
+        selu_composed(x)
+    }
+}
+
+/// SELU as tensor ops: lambda (relu(x) + alpha (exp(min(x, 0)) - 1)), with
+/// min(x, 0) = -relu(-x). Autodiff differentiates it op by op.
+pub fn selu_composed<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let negative = (relu(x.clone().neg()).neg().exp() - 1.0) * SELU_ALPHA;
+    (relu(x) + negative) * SELU_LAMBDA
+}
+
+/// One element of [`selu_composed`], in the order its ops run (the scalars rounded to `f32` as
+/// burn-flex rounds them).
+fn selu_value(x: f32) -> f32 {
+    let (lambda, alpha) = (SELU_LAMBDA as f32, SELU_ALPHA as f32);
+    let exp_min = (-relu_value(-x)).exp();
+    (relu_value(x) + (exp_min - 1.0) * alpha) * lambda
+}
+
+/// The gradient of SELU at x given the gradient g of its output, as autodiff computes it through
+/// [`selu_composed`]: g lambda where x > 0, plus g lambda alpha e^min(x, 0) where -x > 0.
+fn selu_gradient(x: f32, g: f32) -> f32 {
+    let (lambda, alpha) = (SELU_LAMBDA as f32, SELU_ALPHA as f32);
+    let g_sum = g * lambda;
+    let exp_min = (-relu_value(-x)).exp();
+    let g_exp = g_sum * alpha * exp_min;
+    let through_relu = relu_gradient(x, g_sum);
+    let through_negative = -relu_gradient(-x, -g_exp);
+    through_relu + through_negative
+}
+
+/// The scalars of one Adamax step (see [`crate::optim`]): the decays, epsilon and the step size
+/// lr / (1 - beta_1^t).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamaxStep {
+    pub beta_1: f64,
+    pub beta_2: f64,
+    pub epsilon: f64,
+    pub step_size: f64,
+}
+
+/// One Adamax step: the new (theta, m, u) from theta, the gradient g, m and u, all of one shape.
+///
+/// On plain burn-flex tensors (no autodiff, as the optimiser holds them) one pass, in place;
+/// elsewhere tensor ops.
+pub fn adamax_step<const D: usize>(
+    theta: Tensor<D>,
+    g: Tensor<D>,
+    moment: Tensor<D>,
+    inf_norm: Tensor<D>,
+    step: AdamaxStep,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    if !on_plain_flex(&theta.device()) {
+        // m_t = beta_1 m_{t-1} + (1 - beta_1) g_t
+        let moment = moment * step.beta_1 + g.clone() * (1.0 - step.beta_1);
+        // u_t = max(beta_2 u_{t-1}, |g_t| + eps)
+        let inf_norm = (inf_norm * step.beta_2).max_pair(g.abs() + step.epsilon);
+        // theta_t = theta_{t-1} - lr / (1 - beta_1^t) * m_t / u_t
+        let theta = theta - moment.clone().div(inf_norm.clone()) * step.step_size;
+        return (theta, moment, inf_norm);
+    }
+    let flex = |t: Tensor<D>| {
+        t.try_into_primitive::<Flex>()
+            .expect("adamax_step takes plain burn-flex tensors")
+    };
+    let (theta, g, moment, inf_norm) = (flex(theta), flex(g), flex(moment), flex(inf_norm));
+    let [theta, moment, inf_norm] = adamax_kernel(theta, &g, moment, inf_norm, step);
+    (
+        Tensor::from_primitive::<Flex>(theta),
+        Tensor::from_primitive::<Flex>(moment),
+        Tensor::from_primitive::<Flex>(inf_norm),
+    )
+}
+
+/// One element of the Adamax step, in the order of the tensor ops of [`adamax_step`]:
+/// m = beta_1 m + (1 - beta_1) g; u = max(beta_2 u, |g| + eps); theta = theta - (m / u) s.
+fn adamax_element(theta: f32, g: f32, m: f32, u: f32, step: &AdamaxStep) -> [f32; 3] {
+    let m = m * step.beta_1 as f32 + g * (1.0 - step.beta_1) as f32;
+    let (decayed, current) = (u * step.beta_2 as f32, g.abs() + step.epsilon as f32);
+    // max_pair: the second where the first is lower.
+    let u = if decayed < current { current } else { decayed };
+    [theta - (m / u) * step.step_size as f32, m, u]
+}
+
+/// [`adamax_element`] over whole tensors, in place where a tensor's buffer is its own, split
+/// across the threads above [`PARALLEL_ELEMENTS`].
+fn adamax_kernel(
+    theta: FlexTensor,
+    g: &FlexTensor,
+    moment: FlexTensor,
+    inf_norm: FlexTensor,
+    step: AdamaxStep,
+) -> [FlexTensor; 3] {
+    for t in [&theta, g, &moment, &inf_norm] {
+        assert_eq!(t.dtype(), DType::F32, "the fused ops run in float32");
+        assert_eq!(
+            t.layout().shape(),
+            g.layout().shape(),
+            "adamax: shapes differ"
+        );
+    }
+    let g = g.to_contiguous();
+    let gs: &[f32] = g.as_slice().expect("a contiguous tensor has a slice");
+    // Contiguous from offset 0, and copied only if another tensor shares the buffer.
+    let mut outputs = [theta, moment, inf_norm].map(|t| t.to_contiguous());
+    let [theta, moment, inf_norm] = outputs.each_mut().map(|t| t.storage_mut::<f32>());
+    if gs.len() < PARALLEL_ELEMENTS {
+        adamax_pass(theta, moment, inf_norm, gs, &step);
+    } else {
+        theta
+            .par_chunks_mut(CHUNK)
+            .zip(moment.par_chunks_mut(CHUNK))
+            .zip(inf_norm.par_chunks_mut(CHUNK).zip(gs.par_chunks(CHUNK)))
+            .for_each(|((theta, moment), (inf_norm, g))| {
+                adamax_pass(theta, moment, inf_norm, g, &step)
+            });
+    }
+    outputs
+}
+
+/// [`adamax_element`] over slices of one length, in place.
+fn adamax_pass(
+    theta: &mut [f32],
+    moment: &mut [f32],
+    inf_norm: &mut [f32],
+    g: &[f32],
+    step: &AdamaxStep,
+) {
+    let values = theta
+        .iter_mut()
+        .zip(moment.iter_mut())
+        .zip(inf_norm.iter_mut().zip(g));
+    for ((t, m), (u, &g)) in values {
+        [*t, *m, *u] = adamax_element(*t, g, *m, *u, step);
+    }
+}
+
+/// Whether tensors on `device` are plain burn-flex tensors: on burn-flex, without autodiff.
+pub fn on_plain_flex(device: &Device) -> bool {
+    !device.is_autodiff() && on_flex(device)
+}
+
+/// relu(x) as burn-flex computes it: NaN passes through.
+fn relu_value(x: f32) -> f32 {
+    if x.is_nan() || x > 0.0 { x } else { 0.0 }
+}
+
+/// The gradient g of relu's output passed back to its input x (burn-flex's `relu_backward`).
+fn relu_gradient(x: f32, g: f32) -> f32 {
+    if x.is_nan() || x > 0.0 { g } else { 0.0 }
+}
+
+/// Whether a tensor on `device` lives on burn-flex, the backend with fused kernels.
+fn on_flex(device: &Device) -> bool {
+    matches!(
+        device.clone().inner().as_dispatch(),
+        DispatchDevice::Flex(_)
+    )
+}
+
+/// The fused operations, implemented for burn-flex and for autodiff over burn-flex. The public
+/// functions of this module call them only for tensors on burn-flex.
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedOps: Backend {
+    /// SELU, element-wise.
+    fn selu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+impl FusedOps for Flex {
+    fn selu(x: FlexTensor) -> FlexTensor {
+        map(&x, selu_value)
+    }
+}
+
+/// The backward step of SELU: the input's gradient from the saved input and the output's
+/// gradient, in one pass.
+#[derive(Debug)]
+struct SeluBackward;
+
+impl Backward<Flex, 1> for SeluBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let Some(parent) = parent {
+            grads.register::<Flex>(parent.id, zip(&ops.state, &grad, selu_gradient));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
+    fn selu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match SeluBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let input = x.primitive().clone();
+                let output = map(&input, selu_value);
+                prep.finish(input, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(map(x.primitive(), selu_value)),
+        }
+    }
+}
+
+/// f applied to every element of `x` (float32), into a new contiguous tensor of its shape.
+fn map(x: &FlexTensor, f: impl Fn(f32) -> f32 + Sync) -> FlexTensor {
+    assert_eq!(x.dtype(), DType::F32, "the fused ops run in float32");
+    let x = x.to_contiguous();
+    let input: &[f32] = x.as_slice().expect("a contiguous tensor has a slice");
+    let mut output = FlexTensor::empty(x.layout().shape().clone(), DType::F32);
+    let out: &mut [f32] = output.storage_mut();
+    let pass = |(out, input): (&mut [f32], &[f32])| {
+        for (o, &v) in out.iter_mut().zip(input) {
+            *o = f(v);
+        }
+    };
+    if input.len() < PARALLEL_ELEMENTS {
+        pass((out, input));
+    } else {
+        out.par_chunks_mut(CHUNK)
+            .zip(input.par_chunks(CHUNK))
+            .for_each(pass);
+    }
+    output
+}
+
+/// f(x, g) for every pair of elements of `x` and `g` (float32, the same shape), into a new
+/// contiguous tensor of that shape.
+fn zip(x: &FlexTensor, g: &FlexTensor, f: impl Fn(f32, f32) -> f32 + Sync) -> FlexTensor {
+    assert_eq!(x.layout().shape(), g.layout().shape(), "zip: shapes differ");
+    let (x, g) = (x.to_contiguous(), g.to_contiguous());
+    let xs: &[f32] = x.as_slice().expect("a contiguous tensor has a slice");
+    let gs: &[f32] = g.as_slice().expect("a contiguous tensor has a slice");
+    let mut output = FlexTensor::empty(x.layout().shape().clone(), DType::F32);
+    let out: &mut [f32] = output.storage_mut();
+    let pass = |(out, (xs, gs)): (&mut [f32], (&[f32], &[f32]))| {
+        for ((o, &x), &g) in out.iter_mut().zip(xs).zip(gs) {
+            *o = f(x, g);
+        }
+    };
+    if xs.len() < PARALLEL_ELEMENTS {
+        pass((out, (xs, gs)));
+    } else {
+        out.par_chunks_mut(CHUNK)
+            .zip(xs.par_chunks(CHUNK).zip(gs.par_chunks(CHUNK)))
+            .for_each(pass);
+    }
+    output
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Distribution, TensorData};
+
+    use super::*;
+    use crate::data::to_host;
+
+    /// Values around 0 on both sides, exact zeros and an odd count: the cases the branches meet.
+    fn points(device: &Device, n: usize) -> Tensor<2> {
+        let x = Tensor::<2>::random([n, 7], Distribution::Normal(0.0, 3.0), device);
+        let zeros = Tensor::<2>::zeros([1, 7], device);
+        Tensor::cat(vec![x, zeros], 0)
+    }
+
+    fn bits(x: Tensor<2>) -> Vec<u32> {
+        to_host(x).into_iter().map(f32::to_bits).collect()
+    }
+
+    #[test]
+    fn the_fused_selu_equals_the_composed_one_bit_for_bit() {
+        let device = Device::flex();
+        device.seed(3);
+        // Both sides of the parallel threshold.
+        for n in [5, PARALLEL_ELEMENTS / 7 + 3] {
+            let x = points(&device, n);
+            assert_eq!(bits(selu(x.clone())), bits(selu_composed(x)), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn the_fused_selu_gradient_equals_autodiffs_of_the_composed_one_bit_for_bit() {
+        let device = Device::flex().autodiff();
+        device.seed(4);
+        for n in [5, PARALLEL_ELEMENTS / 7 + 3] {
+            let x = points(&device, n);
+            let weights = Tensor::<2>::random(x.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let gradient = |f: fn(Tensor<2>) -> Tensor<2>| {
+                let x = x.clone().require_grad();
+                let loss = (f(x.clone()) * weights.clone()).sum();
+                let grads = loss.backward();
+                bits(x.grad(&grads).expect("x has a gradient"))
+            };
+            assert_eq!(gradient(selu), gradient(selu_composed), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn the_fused_selu_gradient_matches_finite_differences() {
+        let device = Device::flex().autodiff();
+        let points = [-2.5f32, -0.3, 0.2, 1.7];
+        let x = Tensor::<1>::from_data(TensorData::from(points), &device).require_grad();
+        let grads = selu(x.clone()).sum().backward();
+        let gradient = to_host(x.grad(&grads).expect("x has a gradient"));
+        let h = 1e-3f64;
+        for (&p, &g) in points.iter().zip(&gradient) {
+            let value = |v: f64| selu_value(v as f32) as f64;
+            let finite = (value(p as f64 + h) - value(p as f64 - h)) / (2.0 * h);
+            assert!((g as f64 - finite).abs() < 1e-3, "at {p}: {g} vs {finite}");
+        }
+    }
+
+    #[cfg(feature = "ndarray")]
+    #[test]
+    fn other_backends_run_the_composed_selu() {
+        let device = Device::ndarray();
+        assert!(!on_flex(&device));
+        let x = points(&device, 5);
+        assert_eq!(bits(selu(x.clone())), bits(selu_composed(x)));
+    }
+
+    #[test]
+    fn the_fused_step_equals_the_composed_one_bit_for_bit() {
+        let device = Device::flex();
+        device.seed(5);
+        let step = AdamaxStep {
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-8,
+            step_size: 1e-3 / (1.0 - 0.9f64.powi(3)),
+        };
+        let bits = |t: Tensor<2>| -> Vec<u32> {
+            let values: Vec<f32> = t.try_into_vec_as().unwrap();
+            values.into_iter().map(f32::to_bits).collect()
+        };
+        // Both sides of the parallel threshold; some gradients exactly 0.
+        for rows in [3, 40_001] {
+            let normal =
+                |scale| Tensor::<2>::random([rows, 7], Distribution::Normal(0.0, scale), &device);
+            let g = normal(1.0).mask_fill(normal(1.0).greater_elem(1.5), 0.0);
+            let inputs = (normal(1.0), g, normal(0.1), normal(1.0).abs());
+            let (theta, g, moment, inf_norm) = inputs;
+            let fused = adamax_step(
+                theta.clone(),
+                g.clone(),
+                moment.clone(),
+                inf_norm.clone(),
+                step,
+            );
+            // On an autodiff device the step runs as tensor ops.
+            let tensor_ops = Device::flex().autodiff();
+            let [theta, g, moment, inf_norm] = [theta, g, moment, inf_norm]
+                .map(|t| Tensor::<2>::from_data(t.into_data(), &tensor_ops));
+            assert!(!on_plain_flex(&theta.device()));
+            let composed = adamax_step(theta, g, moment, inf_norm, step);
+            assert_eq!(bits(fused.0), bits(composed.0), "theta, {rows} rows");
+            assert_eq!(bits(fused.1), bits(composed.1), "m, {rows} rows");
+            assert_eq!(bits(fused.2), bits(composed.2), "u, {rows} rows");
+        }
+    }
+}
