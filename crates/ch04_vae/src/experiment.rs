@@ -96,8 +96,9 @@ impl DigitModel for VaeCommand {
             save_latent_map(&run.dir, &best, &digits.test, &ctx.device)?;
             artifacts.extend(LATENT_MAP);
         }
-        // The curve starts at the test -ELBO: bound[0] is ("test_neg_elbo", value).
-        let (k, test_neg_elbo) = (config.iw_samples, bound[0].1);
+        // The curve starts at the test -ELBO.
+        let [(_, test_neg_elbo), ..] = bound;
+        let k = config.iw_samples;
         save_iw_curve(&run.dir, &best, &digits.test, k, test_neg_elbo, &ctx.device)?;
         artifacts.extend(IW_CURVE);
         let metrics = [bound.as_slice(), &[fd, confidence]].concat();

@@ -1,16 +1,17 @@
 //! Element-wise operations fused into one pass, forward and backward, on the CPU backend.
 //!
-//! Under autodiff, burn runs an activation written with tensor ops as a chain of small ops:
-//! SELU is nine forward passes over the data and as many backward, each allocating its result.
-//! On burn-flex these passes took a fifth of a flow-matching training step. Here an activation is
-//! one forward pass and one backward pass of its own, through burn's backend extension
-//! ([`FusedOps`]): a kernel for burn-flex, and for autodiff over burn-flex a backward step that
-//! computes the input's gradient in one pass from the saved input. Every other backend (ndarray,
-//! wgpu) runs the same activation as tensor ops, unchanged.
+//! Under autodiff, burn runs an operation written with tensor ops as a chain of small ops, each
+//! a pass over the data into a new tensor. Here an operation is one pass of its own, through
+//! burn's backend extension ([`FusedOps`]): a kernel for burn-flex and, for autodiff over
+//! burn-flex, a backward step that computes the input's gradient in one pass from the saved
+//! input. Every other backend (ndarray, wgpu) runs the same operation as tensor ops, unchanged.
 //!
-//! The same holds for the optimiser: Adamax written with tensor ops is ten passes over every
-//! parameter per step, which for the books' small MLPs cost as much as the forward and backward
-//! passes together; [`adamax_step`] is one.
+//! Two operations have kernels, in the order of this file:
+//! - SELU ([`selu`]), nine tensor ops forward and as many backward: the pattern for an
+//!   activation with a backward of its own. On its own it did not make a flow-matching
+//!   training pass measurably faster; the matrix products and the optimiser dominate.
+//! - Adamax's step ([`adamax_step`]), ten tensor ops over every parameter per step: 31% of a
+//!   flow-matching training pass on burn-flex, 9% as one pass.
 //!
 //! The kernels repeat the tensor ops' arithmetic in the same order, in `f32`, so a model gives
 //! the same numbers to the last bit with or without them (the tests compare them bit by bit).
@@ -75,117 +76,6 @@ fn selu_gradient(x: f32, g: f32) -> f32 {
     let through_relu = relu_gradient(x, g_sum);
     let through_negative = -relu_gradient(-x, -g_exp);
     through_relu + through_negative
-}
-
-/// The scalars of one Adamax step (see [`crate::optim`]): the decays, epsilon and the step size
-/// lr / (1 - beta_1^t).
-#[derive(Clone, Copy, Debug)]
-pub struct AdamaxStep {
-    pub beta_1: f64,
-    pub beta_2: f64,
-    pub epsilon: f64,
-    pub step_size: f64,
-}
-
-/// One Adamax step: the new (theta, m, u) from theta, the gradient g, m and u, all of one shape.
-///
-/// On plain burn-flex tensors (no autodiff, as the optimiser holds them) one pass, in place;
-/// elsewhere tensor ops.
-pub fn adamax_step<const D: usize>(
-    theta: Tensor<D>,
-    g: Tensor<D>,
-    moment: Tensor<D>,
-    inf_norm: Tensor<D>,
-    step: AdamaxStep,
-) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
-    if !on_plain_flex(&theta.device()) {
-        // m_t = beta_1 m_{t-1} + (1 - beta_1) g_t
-        let moment = moment * step.beta_1 + g.clone() * (1.0 - step.beta_1);
-        // u_t = max(beta_2 u_{t-1}, |g_t| + eps)
-        let inf_norm = (inf_norm * step.beta_2).max_pair(g.abs() + step.epsilon);
-        // theta_t = theta_{t-1} - lr / (1 - beta_1^t) * m_t / u_t
-        let theta = theta - moment.clone().div(inf_norm.clone()) * step.step_size;
-        return (theta, moment, inf_norm);
-    }
-    let flex = |t: Tensor<D>| {
-        t.try_into_primitive::<Flex>()
-            .expect("adamax_step takes plain burn-flex tensors")
-    };
-    let (theta, g, moment, inf_norm) = (flex(theta), flex(g), flex(moment), flex(inf_norm));
-    let [theta, moment, inf_norm] = adamax_kernel(theta, &g, moment, inf_norm, step);
-    (
-        Tensor::from_primitive::<Flex>(theta),
-        Tensor::from_primitive::<Flex>(moment),
-        Tensor::from_primitive::<Flex>(inf_norm),
-    )
-}
-
-/// One element of the Adamax step, in the order of the tensor ops of [`adamax_step`]:
-/// m = beta_1 m + (1 - beta_1) g; u = max(beta_2 u, |g| + eps); theta = theta - (m / u) s.
-fn adamax_element(theta: f32, g: f32, m: f32, u: f32, step: &AdamaxStep) -> [f32; 3] {
-    let m = m * step.beta_1 as f32 + g * (1.0 - step.beta_1) as f32;
-    let (decayed, current) = (u * step.beta_2 as f32, g.abs() + step.epsilon as f32);
-    // max_pair: the second where the first is lower.
-    let u = if decayed < current { current } else { decayed };
-    [theta - (m / u) * step.step_size as f32, m, u]
-}
-
-/// [`adamax_element`] over whole tensors, in place where a tensor's buffer is its own, split
-/// across the threads above [`PARALLEL_ELEMENTS`].
-fn adamax_kernel(
-    theta: FlexTensor,
-    g: &FlexTensor,
-    moment: FlexTensor,
-    inf_norm: FlexTensor,
-    step: AdamaxStep,
-) -> [FlexTensor; 3] {
-    for t in [&theta, g, &moment, &inf_norm] {
-        assert_eq!(t.dtype(), DType::F32, "the fused ops run in float32");
-        assert_eq!(
-            t.layout().shape(),
-            g.layout().shape(),
-            "adamax: shapes differ"
-        );
-    }
-    let g = g.to_contiguous();
-    let gs: &[f32] = g.as_slice().expect("a contiguous tensor has a slice");
-    // Contiguous from offset 0, and copied only if another tensor shares the buffer.
-    let mut outputs = [theta, moment, inf_norm].map(|t| t.to_contiguous());
-    let [theta, moment, inf_norm] = outputs.each_mut().map(|t| t.storage_mut::<f32>());
-    if gs.len() < PARALLEL_ELEMENTS {
-        adamax_pass(theta, moment, inf_norm, gs, &step);
-    } else {
-        theta
-            .par_chunks_mut(CHUNK)
-            .zip(moment.par_chunks_mut(CHUNK))
-            .zip(inf_norm.par_chunks_mut(CHUNK).zip(gs.par_chunks(CHUNK)))
-            .for_each(|((theta, moment), (inf_norm, g))| {
-                adamax_pass(theta, moment, inf_norm, g, &step)
-            });
-    }
-    outputs
-}
-
-/// [`adamax_element`] over slices of one length, in place.
-fn adamax_pass(
-    theta: &mut [f32],
-    moment: &mut [f32],
-    inf_norm: &mut [f32],
-    g: &[f32],
-    step: &AdamaxStep,
-) {
-    let values = theta
-        .iter_mut()
-        .zip(moment.iter_mut())
-        .zip(inf_norm.iter_mut().zip(g));
-    for ((t, m), (u, &g)) in values {
-        [*t, *m, *u] = adamax_element(*t, g, *m, *u, step);
-    }
-}
-
-/// Whether tensors on `device` are plain burn-flex tensors: on burn-flex, without autodiff.
-pub fn on_plain_flex(device: &Device) -> bool {
-    !device.is_autodiff() && on_flex(device)
 }
 
 /// relu(x) as burn-flex computes it: NaN passes through.
@@ -298,6 +188,117 @@ fn zip(x: &FlexTensor, g: &FlexTensor, f: impl Fn(f32, f32) -> f32 + Sync) -> Fl
             .for_each(pass);
     }
     output
+}
+
+/// The scalars of one Adamax step (see [`crate::optim`]): the decays, epsilon and the step size
+/// lr / (1 - beta_1^t).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamaxStep {
+    pub beta_1: f64,
+    pub beta_2: f64,
+    pub epsilon: f64,
+    pub step_size: f64,
+}
+
+/// One Adamax step: the new (theta, m, u) from theta, the gradient g, m and u, all of one shape.
+///
+/// On plain burn-flex tensors (no autodiff, as the optimiser holds them) one pass, in place;
+/// elsewhere tensor ops.
+pub fn adamax_step<const D: usize>(
+    theta: Tensor<D>,
+    g: Tensor<D>,
+    moment: Tensor<D>,
+    inf_norm: Tensor<D>,
+    step: AdamaxStep,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    if !on_plain_flex(&theta.device()) {
+        // m_t = beta_1 m_{t-1} + (1 - beta_1) g_t
+        let moment = moment * step.beta_1 + g.clone() * (1.0 - step.beta_1);
+        // u_t = max(beta_2 u_{t-1}, |g_t| + eps)
+        let inf_norm = (inf_norm * step.beta_2).max_pair(g.abs() + step.epsilon);
+        // theta_t = theta_{t-1} - lr / (1 - beta_1^t) * m_t / u_t
+        let theta = theta - moment.clone().div(inf_norm.clone()) * step.step_size;
+        return (theta, moment, inf_norm);
+    }
+    let flex = |t: Tensor<D>| {
+        t.try_into_primitive::<Flex>()
+            .expect("adamax_step takes plain burn-flex tensors")
+    };
+    let (theta, g, moment, inf_norm) = (flex(theta), flex(g), flex(moment), flex(inf_norm));
+    let [theta, moment, inf_norm] = adamax_kernel(theta, &g, moment, inf_norm, step);
+    (
+        Tensor::from_primitive::<Flex>(theta),
+        Tensor::from_primitive::<Flex>(moment),
+        Tensor::from_primitive::<Flex>(inf_norm),
+    )
+}
+
+/// One element of the Adamax step, in the order of the tensor ops of [`adamax_step`]:
+/// m = beta_1 m + (1 - beta_1) g; u = max(beta_2 u, |g| + eps); theta = theta - (m / u) s.
+fn adamax_element(theta: f32, g: f32, m: f32, u: f32, step: &AdamaxStep) -> [f32; 3] {
+    let m = m * step.beta_1 as f32 + g * (1.0 - step.beta_1) as f32;
+    let (decayed, current) = (u * step.beta_2 as f32, g.abs() + step.epsilon as f32);
+    // max_pair: the second where the first is lower.
+    let u = if decayed < current { current } else { decayed };
+    [theta - (m / u) * step.step_size as f32, m, u]
+}
+
+/// [`adamax_element`] over whole tensors, in place where a tensor's buffer is its own, split
+/// across the threads above [`PARALLEL_ELEMENTS`].
+fn adamax_kernel(
+    theta: FlexTensor,
+    g: &FlexTensor,
+    moment: FlexTensor,
+    inf_norm: FlexTensor,
+    step: AdamaxStep,
+) -> [FlexTensor; 3] {
+    for t in [&theta, g, &moment, &inf_norm] {
+        assert_eq!(t.dtype(), DType::F32, "the fused ops run in float32");
+        assert_eq!(
+            t.layout().shape(),
+            g.layout().shape(),
+            "adamax: shapes differ"
+        );
+    }
+    let g = g.to_contiguous();
+    let gs: &[f32] = g.as_slice().expect("a contiguous tensor has a slice");
+    // Contiguous from offset 0, and copied only if another tensor shares the buffer.
+    let mut outputs = [theta, moment, inf_norm].map(|t| t.to_contiguous());
+    let [theta, moment, inf_norm] = outputs.each_mut().map(|t| t.storage_mut::<f32>());
+    if gs.len() < PARALLEL_ELEMENTS {
+        adamax_pass(theta, moment, inf_norm, gs, &step);
+    } else {
+        theta
+            .par_chunks_mut(CHUNK)
+            .zip(moment.par_chunks_mut(CHUNK))
+            .zip(inf_norm.par_chunks_mut(CHUNK).zip(gs.par_chunks(CHUNK)))
+            .for_each(|((theta, moment), (inf_norm, g))| {
+                adamax_pass(theta, moment, inf_norm, g, &step)
+            });
+    }
+    outputs
+}
+
+/// [`adamax_element`] over slices of one length, in place.
+fn adamax_pass(
+    theta: &mut [f32],
+    moment: &mut [f32],
+    inf_norm: &mut [f32],
+    g: &[f32],
+    step: &AdamaxStep,
+) {
+    let values = theta
+        .iter_mut()
+        .zip(moment.iter_mut())
+        .zip(inf_norm.iter_mut().zip(g));
+    for ((t, m), (u, &g)) in values {
+        [*t, *m, *u] = adamax_element(*t, g, *m, *u, step);
+    }
+}
+
+/// Whether tensors on `device` are plain burn-flex tensors: on burn-flex, without autodiff.
+fn on_plain_flex(device: &Device) -> bool {
+    !device.is_autodiff() && on_flex(device)
 }
 
 #[cfg(test)]
