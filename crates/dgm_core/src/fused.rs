@@ -1,4 +1,5 @@
-//! Element-wise operations fused into one pass, forward and backward, on the CPU backend.
+//! Operations fused into one pass (or one matrix product), forward and backward, on the CPU
+//! backend.
 //!
 //! Under autodiff, burn runs an operation written with tensor ops as a chain of small ops, each
 //! a pass over the data into a new tensor. Here an operation is one pass of its own, through
@@ -6,15 +7,22 @@
 //! burn-flex, a backward step that computes the input's gradient in one pass from the saved
 //! input. Every other backend (ndarray, wgpu) runs the same operation as tensor ops, unchanged.
 //!
-//! Two operations have kernels, in the order of this file:
+//! Four operations have kernels, in the order of this file and its two submodules:
 //! - SELU ([`selu`]), nine tensor ops forward and as many backward: the pattern for an
 //!   activation with a backward of its own. On its own it did not make a flow-matching
 //!   training pass measurably faster; the matrix products and the optimiser dominate.
 //! - Adamax's step ([`adamax_step`]), ten tensor ops over every parameter per step: 31% of a
 //!   flow-matching training pass on burn-flex, 9% as one pass.
+//! - The windows of a causal 1-D convolution ([`causal_windows`], in `windows.rs`): a padding,
+//!   k slices and a concatenation forward, k padded gradients added backward, as one copy each.
+//! - 2-D convolutions and transposed convolutions ([`conv2d`], [`conv_transpose2d`], in
+//!   `conv.rs`): im2col and one matrix product per image forward, two backward, where burn-flex
+//!   has no backward of its own.
 //!
-//! The kernels repeat the tensor ops' arithmetic in the same order, in `f32`, so a model gives
-//! the same numbers to the last bit with or without them (the tests compare them bit by bit).
+//! The first three repeat the tensor ops' arithmetic in the same order, in `f32`, so a model
+//! gives the same numbers to the last bit with or without them (the tests compare them bit by
+//! bit). The convolutions sum their products in another order than burn's and agree with it to
+//! rounding; no model of Tomczak's book uses them.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -26,6 +34,11 @@ use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, backend_e
 use burn::tensor::activation::relu;
 use burn::tensor::{DType, Device, Tensor};
 use rayon::prelude::*;
+
+mod conv;
+mod windows;
+pub use conv::{ConvOps, conv_transpose2d, conv2d};
+pub use windows::{WindowOps, causal_windows, causal_windows_composed};
 
 /// lambda and alpha of SELU, chosen so that activations keep mean 0 and variance 1
 /// (Klambauer et al., 2017).
@@ -315,7 +328,8 @@ mod tests {
         Tensor::cat(vec![x, zeros], 0)
     }
 
-    fn bits(x: Tensor<2>) -> Vec<u32> {
+    /// The bits of every element: equal bits, equal numbers (and the same zeros and NaNs).
+    pub(super) fn bits<const D: usize>(x: Tensor<D>) -> Vec<u32> {
         to_host(x).into_iter().map(f32::to_bits).collect()
     }
 
@@ -380,10 +394,6 @@ mod tests {
             beta_2: 0.999,
             epsilon: 1e-8,
             step_size: 1e-3 / (1.0 - 0.9f64.powi(3)),
-        };
-        let bits = |t: Tensor<2>| -> Vec<u32> {
-            let values: Vec<f32> = t.try_into_vec_as().unwrap();
-            values.into_iter().map(f32::to_bits).collect()
         };
         // Both sides of the parallel threshold; some gradients exactly 0.
         for rows in [3, 40_001] {
