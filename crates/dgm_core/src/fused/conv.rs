@@ -177,8 +177,9 @@ impl Patches {
                 if sw == 1 {
                     inside.copy_from_slice(&line[first..first + inside.len()]);
                 } else {
-                    for (k, value) in inside.iter_mut().enumerate() {
-                        *value = line[first + k * sw];
+                    let taps = line[first..].iter().step_by(sw);
+                    for (value, &x) in inside.iter_mut().zip(taps) {
+                        *value = x;
                     }
                 }
             }
@@ -211,8 +212,9 @@ impl Patches {
                         *pixel += value;
                     }
                 } else {
-                    for (k, &value) in values.iter().enumerate() {
-                        line[first + k * sw] += value;
+                    let pixels = line[first..].iter_mut().step_by(sw);
+                    for (pixel, &value) in pixels.zip(values) {
+                        *pixel += value;
                     }
                 }
             }
