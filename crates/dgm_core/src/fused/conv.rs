@@ -222,31 +222,38 @@ impl Patches {
     }
 }
 
-/// A matrix in memory: its first element and the strides between rows and between columns.
+/// A matrix in memory: its values and the strides between rows and between columns.
 #[derive(Clone, Copy)]
-struct Matrix {
-    data: *const f32,
-    row_stride: isize,
-    col_stride: isize,
+struct Matrix<'a> {
+    data: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
 }
 
-impl Matrix {
+impl Matrix<'_> {
     /// A row-major [rows, columns] matrix.
-    fn rows(data: &[f32], columns: usize) -> Matrix {
+    fn rows(data: &[f32], columns: usize) -> Matrix<'_> {
         Matrix {
-            data: data.as_ptr(),
-            row_stride: columns as isize,
+            data,
+            row_stride: columns,
             col_stride: 1,
         }
     }
 
     /// The transpose of a row-major matrix with `columns` columns.
-    fn transposed(data: &[f32], columns: usize) -> Matrix {
+    fn transposed(data: &[f32], columns: usize) -> Matrix<'_> {
         Matrix {
-            data: data.as_ptr(),
+            data,
             row_stride: 1,
-            col_stride: columns as isize,
+            col_stride: columns,
         }
+    }
+
+    /// Whether its values reach every element of a [rows, columns] matrix.
+    fn covers(&self, rows: usize, columns: usize) -> bool {
+        rows == 0
+            || columns == 0
+            || (rows - 1) * self.row_stride + (columns - 1) * self.col_stride < self.data.len()
     }
 }
 
@@ -260,9 +267,12 @@ fn product(
     parallelism: gemm::Parallelism,
 ) {
     assert_eq!(out.len(), m * n, "product: the output is not m x n");
-    // SAFETY: `out` holds m x n values; `a` and `b` point into slices that cover every index
-    // their strides reach for an m x k and a k x n matrix (each caller builds them from slices of
-    // those sizes), and they do not overlap `out`.
+    assert!(
+        a.covers(m, k) && b.covers(k, n),
+        "product: a factor is too short"
+    );
+    // SAFETY: `out` holds the m x n values written, `a` and `b` every value read (the two
+    // assertions above), and `out`, borrowed mutably, overlaps neither.
     unsafe {
         gemm::gemm(
             m,
@@ -272,12 +282,12 @@ fn product(
             1,
             n as isize,
             accumulate,
-            a.data,
-            a.col_stride,
-            a.row_stride,
-            b.data,
-            b.col_stride,
-            b.row_stride,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
             1.0,
             1.0,
             false,
