@@ -1,5 +1,7 @@
 //! Causal multi-head self-attention, the layer of the decoder transformers (chapter 2's SMILES
-//! model, the teeny GPT), written out so that the attention weights can be read and drawn.
+//! model, the teeny GPT). The arithmetic between its two projections is
+//! [`crate::fused::causal_attention`]: one fused op for training, and the same as tensor ops,
+//! with the weights to draw, for the pictures.
 //!
 //! Every position t mixes the values of positions 0..=t with weights
 //! softmax_s(q_t . k_s / sqrt(E)), E the width of a head, that are zero for s > t: a position
@@ -7,7 +9,8 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
+
+use crate::fused::{causal_attention, causal_attention_composed};
 
 // ANCHOR: attention
 /// H heads of width E over sequences of width D. With E = D / H these are the parameters of
@@ -50,38 +53,21 @@ impl CausalSelfAttention {
         }
     }
 
-    /// Mixes every position with its past.
+    /// Mixes every position with its past: [batch, T, D] -> [batch, T, D].
     ///
-    /// # Shapes
-    /// - x: [batch, T, D]
-    pub fn forward(&self, x: Tensor<3>) -> Attended {
-        let [batch, t, _] = x.dims();
-        let (h, d_head) = (self.heads, self.head_width);
-        // [batch, T, 3HE] -> [batch, T, 3, H, E] -> [3, batch, H, T, E]
-        let qkv = self
-            .qkv
-            .forward(x)
-            .reshape([batch, t, 3, h, d_head])
-            .permute([2, 0, 3, 1, 4]);
-        let part = |i: usize| {
-            qkv.clone()
-                .slice([i..i + 1, 0..batch, 0..h, 0..t, 0..d_head])
-                .reshape([batch, h, t, d_head])
-        };
-        let (q, k, v) = (part(0), part(1), part(2));
-        // scores_ts = q_t . k_s / sqrt(E): [batch, H, T, T]
-        let scores = q.matmul(k.swap_dims(2, 3)) / (d_head as f64).sqrt();
-        // s > t is the future: -inf before the softmax, so its weight is exactly 0.
-        let future = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device())
-            .reshape([1, 1, t, t])
-            .expand([batch, h, t, t]);
-        let weights = softmax(scores.mask_fill(future, f64::NEG_INFINITY), 3);
-        // [batch, H, T, E] -> [batch, T, H, E] -> [batch, T, HE]
-        let mixed = weights
-            .clone()
-            .matmul(v)
-            .swap_dims(1, 2)
-            .reshape([batch, t, h * d_head]);
+    /// The heads' queries, keys and values are read from the projection and their mixed values
+    /// written next to each other, [batch, T, HE], by [`causal_attention`] (one fused op on
+    /// burn-flex, the tensor ops of [`causal_attention_composed`] elsewhere).
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let qkv = self.qkv.forward(x);
+        self.out
+            .forward(causal_attention(qkv, self.heads, self.head_width))
+    }
+
+    /// [`Self::forward`] with the attention weights, through the tensor ops (for the pictures).
+    pub fn forward_with_weights(&self, x: Tensor<3>) -> Attended {
+        let qkv = self.qkv.forward(x);
+        let (mixed, weights) = causal_attention_composed(qkv, self.heads, self.head_width);
         Attended {
             output: self.out.forward(mixed),
             weights,
@@ -133,7 +119,19 @@ mod tests {
         let device = Device::flex();
         let attention = CausalSelfAttention::new(16, 4, 4, &device);
         let x = Tensor::<3>::random([2, 7, 16], Distribution::Normal(0.0, 1.0), &device);
-        assert_causal_rows(&to_host(attention.forward(x).weights), 7);
+        assert_causal_rows(&to_host(attention.forward_with_weights(x).weights), 7);
+    }
+
+    #[test]
+    fn the_fused_layer_equals_the_layer_of_tensor_ops() {
+        let device = Device::flex();
+        let attention = CausalSelfAttention::new(16, 4, 4, &device);
+        let x = Tensor::<3>::random([3, 8, 16], Distribution::Normal(0.0, 1.0), &device);
+        let fused = to_host(attention.forward(x.clone()));
+        let composed = to_host(attention.forward_with_weights(x).output);
+        for (a, b) in fused.iter().zip(&composed) {
+            assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+        }
     }
 
     #[test]
@@ -141,7 +139,7 @@ mod tests {
         let device = Device::flex();
         let attention = CausalSelfAttention::new(16, 4, 4, &device);
         let x = Tensor::<3>::random([2, 9, 16], Distribution::Normal(0.0, 1.0), &device);
-        let before = to_host(attention.forward(x.clone()).output);
+        let before = to_host(attention.forward(x.clone()));
         for t in [0usize, 4, 8] {
             // Positions after t replaced by other numbers.
             let changed = if t + 1 < 9 {
@@ -152,7 +150,7 @@ mod tests {
             } else {
                 x.clone()
             };
-            let after = to_host(attention.forward(changed).output);
+            let after = to_host(attention.forward(changed));
             for b in 0..2 {
                 let past = |v: &[f32]| v[b * 9 * 16..(b * 9 + t + 1) * 16].to_vec();
                 assert_eq!(past(&before), past(&after), "batch {b}, t = {t}");

@@ -35,8 +35,11 @@ use burn::tensor::activation::relu;
 use burn::tensor::{DType, Device, Tensor};
 use rayon::prelude::*;
 
+mod attention;
 mod conv;
+mod matrix;
 mod windows;
+pub use attention::{AttentionOps, causal_attention, causal_attention_composed};
 pub use conv::{ConvOps, conv_transpose2d, conv2d};
 pub use windows::{WindowOps, causal_windows, causal_windows_composed};
 

@@ -23,6 +23,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
+use super::matrix::{Matrix, product};
 use super::on_flex;
 
 /// Multiply-adds from which the images of a product are split across the threads.
@@ -219,82 +220,6 @@ impl Patches {
                 }
             }
         }
-    }
-}
-
-/// A matrix in memory: its values and the strides between rows and between columns.
-#[derive(Clone, Copy)]
-struct Matrix<'a> {
-    data: &'a [f32],
-    row_stride: usize,
-    col_stride: usize,
-}
-
-impl Matrix<'_> {
-    /// A row-major [rows, columns] matrix.
-    fn rows(data: &[f32], columns: usize) -> Matrix<'_> {
-        Matrix {
-            data,
-            row_stride: columns,
-            col_stride: 1,
-        }
-    }
-
-    /// The transpose of a row-major matrix with `columns` columns.
-    fn transposed(data: &[f32], columns: usize) -> Matrix<'_> {
-        Matrix {
-            data,
-            row_stride: 1,
-            col_stride: columns,
-        }
-    }
-
-    /// Whether its values reach every element of a [rows, columns] matrix.
-    fn covers(&self, rows: usize, columns: usize) -> bool {
-        rows == 0
-            || columns == 0
-            || (rows - 1) * self.row_stride + (columns - 1) * self.col_stride < self.data.len()
-    }
-}
-
-/// out [m, n] (row-major) = a [m, k] b [k, n], or out + a b with `accumulate`.
-fn product(
-    out: &mut [f32],
-    [m, n, k]: [usize; 3],
-    a: Matrix,
-    b: Matrix,
-    accumulate: bool,
-    parallelism: gemm::Parallelism,
-) {
-    assert_eq!(out.len(), m * n, "product: the output is not m x n");
-    assert!(
-        a.covers(m, k) && b.covers(k, n),
-        "product: a factor is too short"
-    );
-    // SAFETY: `out` holds the m x n values written, `a` and `b` every value read (the two
-    // assertions above), and `out`, borrowed mutably, overlaps neither.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a.col_stride as isize,
-            a.row_stride as isize,
-            b.data.as_ptr(),
-            b.col_stride as isize,
-            b.row_stride as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
     }
 }
 

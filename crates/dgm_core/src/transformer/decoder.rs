@@ -67,18 +67,29 @@ impl Block {
         }
     }
 
-    /// The block's output and its attention weights.
+    /// The block's output.
     ///
     /// # Shapes
     /// - x: [batch, T, D]
-    /// - returns: [batch, T, D] and [batch, H, T, T]
-    fn forward(&self, x: Tensor<3>) -> (Tensor<3>, Tensor<4>) {
+    /// - returns: [batch, T, D]
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let attended = self.attention.forward(x.clone());
+        self.rest(x, attended)
+    }
+
+    /// The block's output and its attention weights [batch, H, T, T].
+    fn forward_with_weights(&self, x: Tensor<3>) -> (Tensor<3>, Tensor<4>) {
+        let attended = self.attention.forward_with_weights(x.clone());
+        (self.rest(x, attended.output), attended.weights)
+    }
+
+    /// What follows the attention: its residual and norm, then the MLP's.
+    fn rest(&self, x: Tensor<3>, attended: Tensor<3>) -> Tensor<3> {
         // x = LN(x + attention(x))
-        let x = self.attention_norm.forward(x + attended.output);
+        let x = self.attention_norm.forward(x + attended);
         // x = LN(x + W2 gelu(W1 x))
         let mlp = self.mlp_out.forward(gelu(self.mlp_in.forward(x.clone())));
-        (self.mlp_norm.forward(x + mlp), attended.weights)
+        self.mlp_norm.forward(x + mlp)
     }
 }
 // ANCHOR_END: block
@@ -109,35 +120,41 @@ impl DecoderTransformer {
         }
     }
 
-    /// log p(x_{t+1} = v | x_0..x_t) for every position t and token v, and the attention
-    /// weights of every block.
+    /// log p(x_{t+1} = v | x_0..x_t) for every position t and token v.
     ///
     /// # Shapes
     /// - tokens: [batch, T] with T <= positions
-    /// - returns: [batch, T, V] and one [batch, H, T, T] per block
+    /// - returns: [batch, T, V]
+    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        let h = self
+            .blocks
+            .iter()
+            .fold(self.embed(tokens), |h, block| block.forward(h));
+        log_softmax(self.head.forward(h), 2)
+    }
+
+    /// [`Self::forward`] and the attention weights of every block, one [batch, H, T, T] each.
     pub fn forward_with_attention(&self, tokens: Tensor<2, Int>) -> (Tensor<3>, Vec<Tensor<4>>) {
-        let [batch, t] = tokens.dims();
-        let device = tokens.device();
-        // [T] -> [1, T] -> [batch, T]: position t of every sequence
-        let positions = Tensor::<1, Int>::arange(0..t as i64, &device)
-            .reshape([1, t])
-            .expand([batch, t]);
-        // h_0 = dropout(token embedding + position embedding): [batch, T, D]
-        let mut h = self
-            .dropout
-            .forward(self.tokens.forward(tokens) + self.positions.forward(positions));
+        let mut h = self.embed(tokens);
         let mut weights = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
-            let (next, block_weights) = block.forward(h);
+            let (next, block_weights) = block.forward_with_weights(h);
             h = next;
             weights.push(block_weights);
         }
         (log_softmax(self.head.forward(h), 2), weights)
     }
 
-    /// log p(x_{t+1} = v | x_0..x_t), [batch, T] -> [batch, T, V].
-    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
-        self.forward_with_attention(tokens).0
+    /// h_0 = dropout(token embedding + position embedding): [batch, T] -> [batch, T, D].
+    fn embed(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        let [batch, t] = tokens.dims();
+        let device = tokens.device();
+        // [T] -> [1, T] -> [batch, T]: position t of every sequence
+        let positions = Tensor::<1, Int>::arange(0..t as i64, &device)
+            .reshape([1, t])
+            .expand([batch, t]);
+        self.dropout
+            .forward(self.tokens.forward(tokens) + self.positions.forward(positions))
     }
 }
 // ANCHOR_END: decoder

@@ -1,0 +1,101 @@
+//! Matrix products on slices through the `gemm` crate, for the fused ops that are matrix
+//! products with copies around them (the convolutions, attention).
+
+/// A matrix in memory: its values and the strides between rows and between columns.
+#[derive(Clone, Copy)]
+pub(super) struct Matrix<'a> {
+    pub(super) data: &'a [f32],
+    pub(super) row_stride: usize,
+    pub(super) col_stride: usize,
+}
+
+impl Matrix<'_> {
+    /// A row-major [rows, columns] matrix.
+    pub(super) fn rows(data: &[f32], columns: usize) -> Matrix<'_> {
+        Matrix {
+            data,
+            row_stride: columns,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix with `columns` columns.
+    pub(super) fn transposed(data: &[f32], columns: usize) -> Matrix<'_> {
+        Matrix {
+            data,
+            row_stride: 1,
+            col_stride: columns,
+        }
+    }
+
+    /// Whether its values reach every element of a [rows, columns] matrix.
+    fn covers(&self, rows: usize, columns: usize) -> bool {
+        rows == 0
+            || columns == 0
+            || (rows - 1) * self.row_stride + (columns - 1) * self.col_stride < self.data.len()
+    }
+}
+
+/// out [m, n] (row-major) = a [m, k] b [k, n], or out + a b with `accumulate`.
+pub(super) fn product(
+    out: &mut [f32],
+    [m, n, k]: [usize; 3],
+    a: Matrix,
+    b: Matrix,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    assert_eq!(out.len(), m * n, "product: the output is not m x n");
+    scaled_product(out, n, [m, n, k], a, b, 1.0, accumulate, parallelism);
+}
+
+/// out[i * out_stride + j] = scale sum_l a[i, l] b[l, j] for i < m, j < n, or that added to
+/// out with `accumulate`: the rows of the output may lie `out_stride` apart, with other values
+/// between them left as they are.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn scaled_product(
+    out: &mut [f32],
+    out_stride: usize,
+    [m, n, k]: [usize; 3],
+    a: Matrix,
+    b: Matrix,
+    scale: f32,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    assert!(n <= out_stride, "product: output rows overlap");
+    assert!(
+        m == 0 || n == 0 || (m - 1) * out_stride + n <= out.len(),
+        "product: the output is too short"
+    );
+    assert!(
+        a.covers(m, k) && b.covers(k, n),
+        "product: a factor is too short"
+    );
+    // SAFETY: `out` holds the m x n values written (rows `out_stride` apart, the first two
+    // assertions), `a` and `b` every value read (the third), and `out`, borrowed mutably,
+    // overlaps neither.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            out_stride as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            1.0,
+            scale,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
