@@ -38,9 +38,11 @@ use rayon::prelude::*;
 mod attention;
 mod conv;
 mod matrix;
+mod rows;
 mod windows;
 pub use attention::{AttentionOps, causal_attention, causal_attention_composed};
 pub use conv::{ConvOps, conv_transpose2d, conv2d};
+pub use rows::{RowOps, layer_norm, log_softmax};
 pub use windows::{WindowOps, causal_windows, causal_windows_composed};
 
 /// lambda and alpha of SELU, chosen so that activations keep mean 0 and variance 1
@@ -112,17 +114,51 @@ fn on_flex(device: &Device) -> bool {
     )
 }
 
+/// GELU(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, element-wise.
+///
+/// On burn-flex (with or without autodiff) burn-flex's own arithmetic, to the bit, but split
+/// across the threads above [`PARALLEL_ELEMENTS`] (burn-flex runs it on one); elsewhere burn's
+/// `gelu`.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if on_flex(&x.device()) {
+        Tensor::from_dispatch(<Dispatch as FusedOps>::gelu(x.into_dispatch()))
+    } else {
+        burn::tensor::activation::gelu(x)
+    }
+}
+
+/// One element of GELU, as burn-flex computes it.
+fn gelu_value(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x / core::f32::consts::SQRT_2))
+}
+
+/// The gradient of GELU at x given the gradient g of its output, as burn-flex computes it:
+/// g (Phi(x) + x phi(x)), phi the standard normal density.
+fn gelu_gradient(x: f32, g: f32) -> f32 {
+    let inverse_sqrt_2pi: f32 = 1.0 / (2.0 * core::f32::consts::PI).sqrt();
+    let cdf = 0.5 * (1.0 + libm::erff(x / core::f32::consts::SQRT_2));
+    let pdf = inverse_sqrt_2pi * (-0.5 * x * x).exp();
+    g * (cdf + x * pdf)
+}
+
 /// The fused operations, implemented for burn-flex and for autodiff over burn-flex. The public
 /// functions of this module call them only for tensors on burn-flex.
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedOps: Backend {
     /// SELU, element-wise.
     fn selu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// GELU, element-wise.
+    fn gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 impl FusedOps for Flex {
     fn selu(x: FlexTensor) -> FlexTensor {
         map(&x, selu_value)
+    }
+
+    fn gelu(x: FlexTensor) -> FlexTensor {
+        map(&x, gelu_value)
     }
 }
 
@@ -143,6 +179,23 @@ impl Backward<Flex, 1> for SeluBackward {
     }
 }
 
+/// The backward step of GELU: the input's gradient from the saved input and the output's
+/// gradient, in one pass.
+#[derive(Debug)]
+struct GeluBackward;
+
+impl Backward<Flex, 1> for GeluBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let Some(parent) = parent {
+            grads.register::<Flex>(parent.id, zip(&ops.state, &grad, gelu_gradient));
+        }
+    }
+}
+
 impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     fn selu(x: FloatTensor<Self>) -> FloatTensor<Self> {
         match SeluBackward
@@ -156,6 +209,21 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
                 prep.finish(input, output)
             }
             OpsKind::UnTracked(prep) => prep.finish(map(x.primitive(), selu_value)),
+        }
+    }
+
+    fn gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match GeluBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let input = x.primitive().clone();
+                let output = map(&input, gelu_value);
+                prep.finish(input, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(map(x.primitive(), gelu_value)),
         }
     }
 }
@@ -361,6 +429,24 @@ mod tests {
                 bits(x.grad(&grads).expect("x has a gradient"))
             };
             assert_eq!(gradient(selu), gradient(selu_composed), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn the_fused_gelu_and_its_gradient_equal_burn_flexs_bit_for_bit() {
+        let device = Device::flex().autodiff();
+        device.seed(6);
+        for n in [5, PARALLEL_ELEMENTS / 7 + 3] {
+            let x = points(&device, n);
+            let weights = Tensor::<2>::random(x.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let run = |f: fn(Tensor<2>) -> Tensor<2>| {
+                let x = x.clone().require_grad();
+                let y = f(x.clone());
+                let grads = (y.clone() * weights.clone()).sum().backward();
+                (bits(y), bits(x.grad(&grads).expect("x has a gradient")))
+            };
+            let burns = run(burn::tensor::activation::gelu);
+            assert!(run(gelu) == burns, "n = {n}");
         }
     }
 

@@ -4,7 +4,7 @@
 use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, relu, sigmoid, tanh};
+use burn::tensor::activation::{relu, sigmoid, tanh};
 use serde::{Deserialize, Serialize};
 
 use crate::fused;
@@ -42,7 +42,7 @@ impl Activation {
             // backward goes through a slow masked select (a third of a RealNVP step on flex).
             Activation::LeakyRelu => x.clone() * LEAKY_SLOPE + relu(x) * (1.0 - LEAKY_SLOPE),
             Activation::Tanh => tanh(x),
-            Activation::Gelu => gelu(x),
+            Activation::Gelu => fused::gelu(x),
             Activation::SigmoidGelu => x.clone() * sigmoid(x * 1.702),
             // One fused pass each way on burn-flex (see `fused`).
             Activation::Selu => fused::selu(x),
@@ -142,6 +142,35 @@ impl Mlp {
     }
 }
 
+/// Layer normalisation over the last dimension with a learned scale and shift: PyTorch's and
+/// burn's `LayerNorm` (gamma = 1, beta = 0 at the start, epsilon 1e-5), one fused pass each
+/// way on burn-flex ([`fused::layer_norm`]).
+#[derive(Module, Debug)]
+pub struct LayerNorm {
+    /// gamma: [D]
+    gamma: Param<Tensor<1>>,
+    /// beta: [D]
+    beta: Param<Tensor<1>>,
+}
+
+impl LayerNorm {
+    /// Added to the variance before its square root.
+    pub const EPSILON: f64 = 1e-5;
+
+    /// The identity map on rows of `width` values, as training starts.
+    pub fn new(width: usize, device: &Device) -> LayerNorm {
+        LayerNorm {
+            gamma: Param::from_tensor(Tensor::ones([width], device)),
+            beta: Param::from_tensor(Tensor::zeros([width], device)),
+        }
+    }
+
+    /// gamma (x - mean(x)) / sqrt(var(x) + epsilon) + beta over the last dimension.
+    pub fn forward<const N: usize>(&self, x: Tensor<N>) -> Tensor<N> {
+        fused::layer_norm(x, self.gamma.val(), self.beta.val(), Self::EPSILON)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +249,22 @@ mod tests {
         let silu = [-2.0 / (1.0 + 2f32.exp()), 0.0, 3.0 / (1.0 + (-3f32).exp())];
         assert_activation(Activation::Silu, &points, &silu);
         assert_activation(Activation::Elu, &points, &[(-2f32).exp() - 1.0, 0.0, 3.0]);
+    }
+
+    #[test]
+    fn the_layer_norm_is_burns_layer_norm_at_the_start() {
+        let device = Device::flex();
+        let x = Tensor::<3>::random(
+            [2, 5, 12],
+            burn::tensor::Distribution::Normal(1.0, 3.0),
+            &device,
+        );
+        let ours = crate::data::to_host(LayerNorm::new(12, &device).forward(x.clone()));
+        let burns =
+            crate::data::to_host(burn::nn::LayerNormConfig::new(12).init(&device).forward(x));
+        for (a, b) in ours.iter().zip(&burns) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
     }
 
     #[test]

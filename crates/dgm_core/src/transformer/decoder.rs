@@ -1,15 +1,13 @@
 //! The decoder-only transformer: token and position embeddings, a stack of post-LayerNorm blocks
 //! of causal self-attention and an MLP, and the output layer's log-probabilities.
 
-use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
-    LinearConfig,
-};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, log_softmax};
 use serde::{Deserialize, Serialize};
 
 use crate::attention::CausalSelfAttention;
+use crate::fused::{gelu, log_softmax};
+use crate::nn::LayerNorm;
 
 /// The shape of a decoder transformer: the data's vocabulary and longest input, and the
 /// architecture a config chooses.
@@ -60,10 +58,10 @@ impl Block {
         let (heads, head_width) = (architecture.heads, architecture.head_width);
         Block {
             attention: CausalSelfAttention::new(d, heads, head_width, device),
-            attention_norm: LayerNormConfig::new(d).init(device),
+            attention_norm: LayerNorm::new(d, device),
             mlp_in: LinearConfig::new(d, hidden).init(device),
             mlp_out: LinearConfig::new(hidden, d).init(device),
-            mlp_norm: LayerNormConfig::new(d).init(device),
+            mlp_norm: LayerNorm::new(d, device),
         }
     }
 
@@ -130,7 +128,7 @@ impl DecoderTransformer {
             .blocks
             .iter()
             .fold(self.embed(tokens), |h, block| block.forward(h));
-        log_softmax(self.head.forward(h), 2)
+        log_softmax(self.head.forward(h))
     }
 
     /// [`Self::forward`] and the attention weights of every block, one [batch, H, T, T] each.
@@ -142,7 +140,7 @@ impl DecoderTransformer {
             h = next;
             weights.push(block_weights);
         }
-        (log_softmax(self.head.forward(h), 2), weights)
+        (log_softmax(self.head.forward(h)), weights)
     }
 
     /// h_0 = dropout(token embedding + position embedding): [batch, T] -> [batch, T, D].
