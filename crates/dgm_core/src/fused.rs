@@ -7,22 +7,28 @@
 //! burn-flex, a backward step that computes the input's gradient in one pass from the saved
 //! input. Every other backend (ndarray, wgpu) runs the same operation as tensor ops, unchanged.
 //!
-//! Four operations have kernels, in the order of this file and its two submodules:
+//! The operations with kernels, in the order of this file and its submodules:
 //! - SELU ([`selu`]), nine tensor ops forward and as many backward: the pattern for an
 //!   activation with a backward of its own. On its own it did not make a flow-matching
 //!   training pass measurably faster; the matrix products and the optimiser dominate.
+//! - GELU ([`gelu`], in `gelu.rs`): Phi and the normal density from one exponential and a
+//!   rational polynomial, in SIMD lanes.
 //! - Adamax's step ([`adamax_step`]), ten tensor ops over every parameter per step: 31% of a
 //!   flow-matching training pass on burn-flex, 9% as one pass.
-//! - The windows of a causal 1-D convolution ([`causal_windows`], in `windows.rs`): a padding,
-//!   k slices and a concatenation forward, k padded gradients added backward, as one copy each.
+//! - Causal self-attention ([`causal_attention`], in `attention.rs`): the heads read in place
+//!   from the input projection, four matrix products and a row pass each way.
 //! - 2-D convolutions and transposed convolutions ([`conv2d`], [`conv_transpose2d`], in
 //!   `conv.rs`): im2col and one matrix product per image forward, two backward, where burn-flex
 //!   has no backward of its own.
+//! - Layer norm and log-softmax ([`layer_norm`], [`log_softmax`], in `rows.rs`): one pass per
+//!   row each way.
+//! - The windows of a causal 1-D convolution ([`causal_windows`], in `windows.rs`): a padding,
+//!   k slices and a concatenation forward, k padded gradients added backward, as one copy each.
 //!
-//! The first three repeat the tensor ops' arithmetic in the same order, in `f32`, so a model
-//! gives the same numbers to the last bit with or without them (the tests compare them bit by
-//! bit). The convolutions sum their products in another order than burn's and agree with it to
-//! rounding; no model of Tomczak's book uses them.
+//! SELU, Adamax and the windows repeat the tensor ops' arithmetic in the same order, in `f32`,
+//! so a model gives the same numbers to the last bit with or without them (the tests compare
+//! them bit by bit). The others sum in another order than burn's (GELU approximates erf to
+//! 1.5e-7) and agree with it to rounding.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
