@@ -411,6 +411,26 @@ mod tests {
         Tensor::cat(vec![x, zeros], 0)
     }
 
+    /// Every pair of values within `tolerance` (1 + |b|) of each other.
+    pub(super) fn assert_close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= tolerance * (1.0 + y.abs()),
+                "{what}[{i}]: {x} vs {y}"
+            );
+        }
+    }
+
+    /// `f` run on a rayon pool of `threads` threads.
+    pub(super) fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        pool.install(f)
+    }
+
     /// The bits of every element: equal bits, equal numbers (and the same zeros and NaNs).
     pub(super) fn bits<const D: usize>(x: Tensor<D>) -> Vec<u32> {
         to_host(x).into_iter().map(f32::to_bits).collect()

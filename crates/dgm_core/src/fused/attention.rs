@@ -395,6 +395,7 @@ mod tests {
     use super::*;
     use crate::attention::assert_causal_rows;
     use crate::data::to_host;
+    use crate::fused::tests::{assert_close, on_threads};
 
     /// A projection [batch, T, 3HE] of deterministic values in about [-1.5, 1.5].
     fn projection(batch: usize, t: usize, he: usize, device: &burn::tensor::Device) -> Tensor<3> {
@@ -405,16 +406,6 @@ mod tests {
             .cos()
             .mul_scalar(1.5)
             .reshape([batch, t, 3 * he])
-    }
-
-    fn assert_close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= tolerance * (1.0 + y.abs()),
-                "{what}[{i}]: {x} vs {y}"
-            );
-        }
     }
 
     /// Sequences of one position, odd lengths, one head and heads of odd width, one sequence
@@ -514,11 +505,7 @@ mod tests {
     fn the_gradient_does_not_depend_on_the_thread_count() {
         let (batch, t, heads, e) = (16, 33, 4, 16);
         let gradient = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("a pool");
-            pool.install(|| {
+            on_threads(threads, || {
                 let device = burn::tensor::Device::flex().autodiff();
                 let qkv = projection(batch, t, heads * e, &device).require_grad();
                 let grads = causal_attention(qkv.clone(), heads, e)

@@ -721,6 +721,7 @@ mod tests {
 
     use super::*;
     use crate::data::to_host;
+    use crate::fused::tests::on_threads;
 
     /// (N, C_in, C_out, H, W, kernel, stride, padding, dilation): batch 1, C_in = 1, odd sizes,
     /// stride 2, padding 0 and 1, dilation 2, a 1x1 kernel, and a case large enough to split the
@@ -897,11 +898,7 @@ mod tests {
         let images = to_host(normal([8, 16, 16, 16], &device));
         let small = to_host(normal([8, 32, 16, 16], &device));
         let with = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let dw = pool.install(|| weight_gradient(&small, &images, 32, &p));
+            let dw = on_threads(threads, || weight_gradient(&small, &images, 32, &p));
             dw.into_iter().map(f32::to_bits).collect::<Vec<_>>()
         };
         assert_eq!(with(1), with(2));

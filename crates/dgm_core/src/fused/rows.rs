@@ -371,6 +371,7 @@ mod tests {
 
     use super::*;
     use crate::data::to_host;
+    use crate::fused::tests::{assert_close, on_threads};
 
     /// [rows, width] deterministic values in about [-2, 2], shifted per row so that rows differ
     /// in mean and spread.
@@ -378,16 +379,6 @@ mod tests {
         let n = (rows * width) as i64;
         let x = Tensor::<1, Int>::arange(0..n, device).float();
         (x.clone().mul_scalar(0.61).sin() * 2.0 + x.mul_scalar(0.013).cos()).reshape([rows, width])
-    }
-
-    fn assert_close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= tolerance * (1.0 + y.abs()),
-                "{what}[{i}]: {x} vs {y}"
-            );
-        }
     }
 
     /// One row, one column, odd widths, and both sides of the parallel threshold.
@@ -526,11 +517,7 @@ mod tests {
     fn the_gradients_of_gamma_and_beta_do_not_depend_on_the_thread_count() {
         let (rows, width) = (4099, 65);
         let gradients = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("a pool");
-            pool.install(|| {
+            on_threads(threads, || {
                 let device = Device::flex().autodiff();
                 let x = values(rows, width, &device);
                 let (gamma, beta) = parameters(width, &device);
