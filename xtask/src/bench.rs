@@ -12,7 +12,7 @@ use std::process::Command;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::expect::{self, ModelExpect};
-use crate::{flag_value, run_inherited, stdout_of};
+use crate::{flag_value, only_known, run_inherited, stdout_of};
 
 /// The environment variable naming the Python that has torch.
 const PYTHON_VARIABLE: &str = "DGM_TORCH_PYTHON";
@@ -29,6 +29,12 @@ pub struct Options {
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
+        only_known(
+            "bench",
+            args,
+            &["--only", "--threads", "--passes", "--rounds"],
+            &["--vs-pytorch"],
+        )?;
         let threads = match flag_value(args, "--threads")? {
             None => vec![1, 2],
             Some(list) => list
@@ -310,6 +316,17 @@ mod tests {
         assert!((geometric_mean(&[0.5, 2.0]) - 1.0).abs() < 1e-12);
         assert!((geometric_mean(&[0.25, 1.0, 4.0]) - 1.0).abs() < 1e-12);
         assert!((geometric_mean(&[0.9]) - 0.9).abs() < 1e-12);
+    }
+
+    #[test]
+    fn options_refuse_a_mistyped_flag_and_take_known_ones_with_their_values() {
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert!(Options::parse(&words("--help-me")).is_err());
+        assert!(Options::parse(&words("--threads 1 --pases 2")).is_err());
+        let options = Options::parse(&words("--only ch04_vae --threads 2 --passes 4")).unwrap();
+        assert_eq!(options.only.as_deref(), Some("ch04_vae"));
+        assert_eq!(options.threads, [2]);
+        assert_eq!((options.passes, options.rounds), (4, 2));
     }
 
     #[test]

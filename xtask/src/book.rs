@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::browser::{self, Outcome};
-use crate::{gallery, likelihoods, lint, listings, results, run_inherited};
+use crate::{gallery, likelihoods, lint, listings, only_known, results, run_inherited};
 
 #[derive(Default)]
 pub struct Options {
@@ -26,12 +26,7 @@ pub struct Options {
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
-        if let Some(a) = args
-            .iter()
-            .find(|a| !["--fix", "--no-browser"].contains(&a.as_str()))
-        {
-            bail!("book: unknown argument {a}");
-        }
+        only_known("book", args, &[], &["--fix", "--no-browser"])?;
         Ok(Options {
             fix: args.iter().any(|a| a == "--fix"),
             no_browser: args.iter().any(|a| a == "--no-browser"),

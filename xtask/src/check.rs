@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::expect::{self, ModelExpect, Thresholds};
-use crate::{flag_value, run_inherited};
+use crate::{flag_value, only_known, run_inherited};
 
 pub struct Options {
     /// Run the book's settings instead of quick mode.
@@ -21,11 +21,7 @@ pub struct Options {
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
-        for a in args {
-            if a.starts_with("--") && !["--full", "--only", "--skip-tests"].contains(&a.as_str()) {
-                bail!("check-all: unknown flag {a}");
-            }
-        }
+        only_known("check-all", args, &["--only"], &["--full", "--skip-tests"])?;
         Ok(Options {
             full: args.iter().any(|a| a == "--full"),
             only: flag_value(args, "--only")?.map(str::to_string),

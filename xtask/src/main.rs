@@ -65,6 +65,10 @@ fn run(args: &[String]) -> Result<bool> {
         return Ok(false);
     };
     let rest = &args[1..];
+    if rest.iter().any(|a| a == "--help" || a == "-h") && command != "resume-drill" {
+        println!("{USAGE}");
+        return Ok(true);
+    }
     match command.as_str() {
         "check-all" => check::check_all(&check::Options::parse(rest)?),
         "bench" => bench::bench(&bench::Options::parse(rest)?),
@@ -111,6 +115,21 @@ fn stdout_of(output: Output, failure: impl FnOnce(&str) -> anyhow::Error) -> Res
         return Err(failure(&String::from_utf8_lossy(&output.stderr)));
     }
     Ok(output.stdout)
+}
+
+/// Fails on any argument of `command` other than the flags in `valued` (each followed by its
+/// value) and in `switches`: a mistyped flag must stop a command, not start an hour of work
+/// without it.
+fn only_known(command: &str, args: &[String], valued: &[&str], switches: &[&str]) -> Result<()> {
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        if valued.contains(&word.as_str()) {
+            words.next();
+        } else if !switches.contains(&word.as_str()) {
+            bail!("{command}: unknown argument `{word}`\n{USAGE}");
+        }
+    }
+    Ok(())
 }
 
 /// The value after `flag` in `args`, if present.
