@@ -1,0 +1,93 @@
+//! Microseconds of one `gemm` matrix product on one thread and split by `gemm` across the
+//! pool, for the shapes of the book's MLPs (batch 64, widths 64 to 1088): whether a product
+//! below burn-flex's threshold for threads (192^3 multiply-adds) would gain from a second one.
+//!
+//! `cargo run --release -p dgm_core --example gemm_threads -- 2` (the number of threads).
+
+use std::time::Instant;
+
+/// The products timed, as [m, n, k]: out [m, n] = a [m, k] b [k, n].
+const SHAPES: [[usize; 3]; 5] = [
+    [64, 1088, 256],
+    [64, 256, 1088],
+    [64, 256, 256],
+    [256, 256, 64],
+    [64, 512, 64],
+];
+
+/// Products per timing.
+const REPETITIONS: u32 = 2000;
+
+/// Mean microseconds of one `product` call, after one call to warm the caches.
+fn microseconds(mut product: impl FnMut()) -> f64 {
+    product();
+    let start = Instant::now();
+    for _ in 0..REPETITIONS {
+        product();
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(REPETITIONS)
+}
+
+/// out = a b for row-major a [m, k], b [k, n] and out [m, n], split as `parallelism` says.
+fn product(
+    out: &mut [f32],
+    [m, n, k]: [usize; 3],
+    a: &[f32],
+    b: &[f32],
+    parallelism: gemm::Parallelism,
+) {
+    assert!(out.len() == m * n && a.len() == m * k && b.len() == k * n);
+    // SAFETY: the three slices hold exactly the row-major matrices read and written (the
+    // assertion), and `out`, borrowed mutably, overlaps neither factor.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            1,
+            k as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+fn main() {
+    let threads = std::env::args()
+        .nth(1)
+        .map_or(Ok(2), |t| t.parse::<usize>());
+    let Ok(threads) = threads else {
+        eprintln!("usage: gemm_threads [THREADS]");
+        std::process::exit(2);
+    };
+    dgm_core::backend::set_threads(threads);
+    println!("| m, n, k | multiply-adds | 1 thread (us) | {threads} threads (us) |");
+    println!("|---|---|---|---|");
+    dgm_core::backend::on_worker(|| {
+        for [m, n, k] in SHAPES {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32).cos()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32).sin()).collect();
+            let mut out = vec![0.0; m * n];
+            let mut timed =
+                |parallelism| microseconds(|| product(&mut out, [m, n, k], &a, &b, parallelism));
+            let serial = timed(gemm::Parallelism::None);
+            let split = timed(gemm::Parallelism::Rayon(0));
+            println!(
+                "| {m}, {n}, {k} | {:.1} M | {serial:.1} | {split:.1} |",
+                (m * n * k) as f64 / 1e6
+            );
+        }
+    });
+}
