@@ -6,6 +6,8 @@
 
 use std::time::Instant;
 
+use dgm_core::fused::matrix::{Matrix, product};
+
 /// The products timed, as [m, n, k]: out [m, n] = a [m, k] b [k, n].
 const SHAPES: [[usize; 3]; 5] = [
     [64, 1088, 256],
@@ -18,50 +20,14 @@ const SHAPES: [[usize; 3]; 5] = [
 /// Products per timing.
 const REPETITIONS: u32 = 2000;
 
-/// Mean microseconds of one `product` call, after one call to warm the caches.
-fn microseconds(mut product: impl FnMut()) -> f64 {
-    product();
+/// Mean microseconds of one call of `once`, after one call to warm the caches.
+fn microseconds(mut once: impl FnMut()) -> f64 {
+    once();
     let start = Instant::now();
     for _ in 0..REPETITIONS {
-        product();
+        once();
     }
     start.elapsed().as_secs_f64() * 1e6 / f64::from(REPETITIONS)
-}
-
-/// out = a b for row-major a [m, k], b [k, n] and out [m, n], split as `parallelism` says.
-fn product(
-    out: &mut [f32],
-    [m, n, k]: [usize; 3],
-    a: &[f32],
-    b: &[f32],
-    parallelism: gemm::Parallelism,
-) {
-    assert!(out.len() == m * n && a.len() == m * k && b.len() == k * n);
-    // SAFETY: the three slices hold exactly the row-major matrices read and written (the
-    // assertion), and `out`, borrowed mutably, overlaps neither factor.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
 }
 
 fn main() {
@@ -80,8 +46,18 @@ fn main() {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32).cos()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32).sin()).collect();
             let mut out = vec![0.0; m * n];
-            let mut timed =
-                |parallelism| microseconds(|| product(&mut out, [m, n, k], &a, &b, parallelism));
+            let mut timed = |parallelism| {
+                microseconds(|| {
+                    product(
+                        &mut out,
+                        [m, n, k],
+                        Matrix::rows(&a, k),
+                        Matrix::rows(&b, n),
+                        false,
+                        parallelism,
+                    )
+                })
+            };
             let serial = timed(gemm::Parallelism::None);
             let split = timed(gemm::Parallelism::Rayon(0));
             println!(

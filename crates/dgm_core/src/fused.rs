@@ -44,7 +44,7 @@ use rayon::prelude::*;
 mod attention;
 mod conv;
 mod gelu;
-mod matrix;
+pub mod matrix;
 mod rows;
 mod windows;
 pub use attention::{AttentionOps, causal_attention, causal_attention_composed};

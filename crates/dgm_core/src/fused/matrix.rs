@@ -3,15 +3,15 @@
 
 /// A matrix in memory: its values and the strides between rows and between columns.
 #[derive(Clone, Copy)]
-pub(super) struct Matrix<'a> {
-    pub(super) data: &'a [f32],
-    pub(super) row_stride: usize,
-    pub(super) col_stride: usize,
+pub struct Matrix<'a> {
+    pub data: &'a [f32],
+    pub row_stride: usize,
+    pub col_stride: usize,
 }
 
 impl Matrix<'_> {
     /// A row-major [rows, columns] matrix.
-    pub(super) fn rows(data: &[f32], columns: usize) -> Matrix<'_> {
+    pub fn rows(data: &[f32], columns: usize) -> Matrix<'_> {
         Matrix {
             data,
             row_stride: columns,
@@ -37,7 +37,7 @@ impl Matrix<'_> {
 }
 
 /// out [m, n] (row-major) = a [m, k] b [k, n], or out + a b with `accumulate`.
-pub(super) fn product(
+pub fn product(
     out: &mut [f32],
     [m, n, k]: [usize; 3],
     a: Matrix,
