@@ -2,7 +2,7 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use dgm_core::fused::causal_windows;
+use dgm_core::fused::{causal_windows, linear_layer};
 
 // ANCHOR: causal_conv
 /// A 1-D convolution whose output at position d sees only the inputs before d (type A) or up to
@@ -51,7 +51,7 @@ impl CausalConv1d {
         // the k slices concatenated, cut out in one copy.
         // [length, batch, C_in] -> [length, batch, k * C_in] -> [length * batch, k * C_in]
         let windows = causal_windows(x, k, pad).reshape([length * batch, k * channels_in]);
-        let y = self.window.forward(windows);
+        let y = linear_layer(&self.window, windows);
         let [_, channels_out] = y.dims();
         // [length * batch, C_out] -> [length, batch, C_out]
         y.reshape([length, batch, channels_out])

@@ -13,6 +13,7 @@ use dgm_core::distributions::{
     categorical_mean, kl_normal_diag, log_categorical, log_normal_diag, log_standard_normal,
     sample_categorical,
 };
+use dgm_core::fused::linear_layer;
 use dgm_core::metrics::importance_weighted_log_likelihood;
 use dgm_core::nn::Activation;
 
@@ -61,10 +62,10 @@ impl Net {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let mut h = x;
         for (layer, norm) in self.layers.iter().zip(&self.norms) {
-            h = norm.forward(Activation::SigmoidGelu.apply(layer.forward(h)));
+            h = norm.forward(Activation::SigmoidGelu.apply(linear_layer(layer, h)));
         }
         let last = self.layers.last().expect("a net has a layer");
-        self.output.apply(last.forward(h))
+        self.output.apply(linear_layer(last, h))
     }
 }
 // ANCHOR_END: net

@@ -5,6 +5,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::tanh;
+use dgm_core::fused::linear_layer;
 use dgm_core::nn::{Activation, Init, Mlp};
 
 use crate::ode::Field;
@@ -84,7 +85,7 @@ impl TimeConditioned {
     /// - x: [batch, D]; t: [batch, 1]
     /// - returns: [batch, D]
     pub fn forward(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
-        let h = x + tanh(self.time.forward(t));
+        let h = x + tanh(linear_layer(&self.time, t));
         self.net.forward(h).clamp(-self.clip, self.clip)
     }
 }

@@ -15,6 +15,7 @@ use burn::tensor::Distribution;
 use burn::tensor::activation::{log_softmax, relu, softmax};
 use ch02_arm::arm::causal_logits;
 use ch02_arm::causal_conv::CausalConv1d;
+use dgm_core::fused::linear_layer;
 
 use crate::config::{CompressionConfig, EntropyKind};
 
@@ -53,9 +54,9 @@ impl BnMlp {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let mut h = x;
         for (layer, norm) in self.layers.iter().zip(&self.norms) {
-            h = relu(norm.forward(layer.forward(h)));
+            h = relu(norm.forward(linear_layer(layer, h)));
         }
-        self.layers.last().expect("a net has a layer").forward(h)
+        linear_layer(self.layers.last().expect("a net has a layer"), h)
     }
 }
 // ANCHOR_END: coder_nets

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use dgm_core::fused::matrix::{Matrix, product};
+use dgm_core::fused::matrix::{Matrix, product, split_product};
 
 /// The products timed, as [m, n, k]: out [m, n] = a [m, k] b [k, n].
 const SHAPES: [[usize; 3]; 5] = [
@@ -39,8 +39,10 @@ fn main() {
         std::process::exit(2);
     };
     dgm_core::backend::set_threads(threads);
-    println!("| m, n, k | multiply-adds | 1 thread (us) | {threads} threads (us) |");
-    println!("|---|---|---|---|");
+    println!(
+        "| m, n, k | multiply-adds | 1 thread (us) | {threads} threads, gemm's split (us) | {threads} threads, split by columns (us) |"
+    );
+    println!("|---|---|---|---|---|");
     dgm_core::backend::on_worker(|| {
         for [m, n, k] in SHAPES {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32).cos()).collect();
@@ -60,8 +62,17 @@ fn main() {
             };
             let serial = timed(gemm::Parallelism::None);
             let split = timed(gemm::Parallelism::Rayon(0));
+            let columns = microseconds(|| {
+                split_product(
+                    &mut out,
+                    [m, n, k],
+                    Matrix::rows(&a, k),
+                    Matrix::rows(&b, n),
+                    false,
+                )
+            });
             println!(
-                "| {m}, {n}, {k} | {:.1} M | {serial:.1} | {split:.1} |",
+                "| {m}, {n}, {k} | {:.1} M | {serial:.1} | {split:.1} | {columns:.1} |",
                 (m * n * k) as f64 / 1e6
             );
         }

@@ -10,7 +10,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::fused::{causal_attention, causal_attention_composed};
+use crate::fused::{causal_attention, causal_attention_composed, linear_layer};
 
 // ANCHOR: attention
 /// H heads of width E over sequences of width D. With E = D / H these are the parameters of
@@ -59,17 +59,19 @@ impl CausalSelfAttention {
     /// written next to each other, [batch, T, HE], by [`causal_attention`] (one fused op on
     /// burn-flex, the tensor ops of [`causal_attention_composed`] elsewhere).
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let qkv = self.qkv.forward(x);
-        self.out
-            .forward(causal_attention(qkv, self.heads, self.head_width))
+        let qkv = linear_layer(&self.qkv, x);
+        linear_layer(
+            &self.out,
+            causal_attention(qkv, self.heads, self.head_width),
+        )
     }
 
     /// [`Self::forward`] with the attention weights, through the tensor ops (for the pictures).
     pub fn forward_with_weights(&self, x: Tensor<3>) -> Attended {
-        let qkv = self.qkv.forward(x);
+        let qkv = linear_layer(&self.qkv, x);
         let (mixed, weights) = causal_attention_composed(qkv, self.heads, self.head_width);
         Attended {
-            output: self.out.forward(mixed),
+            output: linear_layer(&self.out, mixed),
             weights,
         }
     }

@@ -20,6 +20,9 @@
 //! - 2-D convolutions and transposed convolutions ([`conv2d`], [`conv_transpose2d`], in
 //!   `conv.rs`): im2col and one matrix product per image forward, two backward, where burn-flex
 //!   has no backward of its own.
+//! - Linear layers ([`linear`], in `linear.rs`): y = x W + b and its three backward products,
+//!   each split by output columns across the threads from 2^21 multiply-adds, where burn-flex
+//!   keeps products below 192^3 on one thread and splits larger ones more slowly.
 //! - Layer norm and log-softmax ([`layer_norm`], [`log_softmax`], in `rows.rs`): one pass per
 //!   row each way.
 //! - The windows of a causal 1-D convolution ([`causal_windows`], in `windows.rs`): a padding,
@@ -44,11 +47,13 @@ use rayon::prelude::*;
 mod attention;
 mod conv;
 mod gelu;
+mod linear;
 pub mod matrix;
 mod rows;
 mod windows;
 pub use attention::{AttentionOps, causal_attention, causal_attention_composed};
 pub use conv::{ConvOps, conv_transpose2d, conv2d};
+pub use linear::{LinearOps, linear, linear_layer};
 pub use rows::{RowOps, layer_norm, log_softmax};
 pub use windows::{WindowOps, causal_windows, causal_windows_composed};
 
@@ -221,6 +226,32 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
             OpsKind::UnTracked(prep) => prep.finish(map_slices(x.primitive(), gelu::forward_slice)),
         }
     }
+}
+
+/// A tensor's float32 values, contiguous, with its shape.
+struct Values {
+    tensor: FlexTensor,
+    shape: Vec<usize>,
+}
+
+impl Values {
+    fn of(x: &FlexTensor) -> Values {
+        assert_eq!(x.dtype(), DType::F32, "the fused ops run in float32");
+        let tensor = x.to_contiguous();
+        let shape = tensor.layout().shape().to_vec();
+        Values { tensor, shape }
+    }
+
+    fn slice(&self) -> &[f32] {
+        self.tensor
+            .as_slice()
+            .expect("a contiguous tensor has a slice")
+    }
+}
+
+/// A burn-flex tensor of `shape` holding `values`.
+fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(burn::tensor::TensorData::new(values, shape.to_vec()))
 }
 
 /// f applied to every element of `x` (float32), into a new contiguous tensor of its shape.
@@ -418,6 +449,34 @@ mod tests {
             assert!(
                 (x - y).abs() <= tolerance * (1.0 + y.abs()),
                 "{what}[{i}]: {x} vs {y}"
+            );
+        }
+    }
+
+    /// The gradient of `loss` at `values` (of `shape`) against central differences
+    /// (L(v + h e_i) - L(v - h e_i)) / 2h, element by element.
+    pub(super) fn assert_matches_finite_differences<const D: usize>(
+        loss: impl Fn(Tensor<D>) -> Tensor<1>,
+        values: Tensor<D>,
+        what: &str,
+    ) {
+        let (device, shape) = (values.device(), values.dims());
+        let at = |v: &[f32]| Tensor::<1>::from_floats(v, &device).reshape(shape);
+        let values = to_host(values);
+        let x = at(&values).require_grad();
+        let grads = loss(x.clone()).backward();
+        let gradient = to_host(x.grad(&grads).expect("a gradient"));
+        let h = 1e-2f32;
+        for (i, &g) in gradient.iter().enumerate() {
+            let shifted = |delta: f32| {
+                let mut v = values.clone();
+                v[i] += delta;
+                to_host(loss(at(&v)))[0]
+            };
+            let finite = (shifted(h) - shifted(-h)) / (2.0 * h);
+            assert!(
+                (g - finite).abs() < 1e-2 * (1.0 + g.abs()),
+                "{what}[{i}]: {g} vs {finite}"
             );
         }
     }

@@ -132,7 +132,7 @@ impl Mlp {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let last = self.layers.len() - 1;
         self.layers.iter().enumerate().fold(x, |h, (i, layer)| {
-            let h = layer.forward(h);
+            let h = fused::linear_layer(layer, h);
             if i < last {
                 self.hidden.apply(h)
             } else {

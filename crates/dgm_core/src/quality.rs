@@ -25,6 +25,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::data::{DIGITS_DIM, DIGITS_LEVELS, Digits, Split, to_host};
 use crate::distributions::cross_entropy;
+use crate::fused::linear_layer;
 use crate::metrics::ensure_finite;
 
 /// Changes whenever the classifier or its training changes, so that no older cached classifier
@@ -79,15 +80,15 @@ impl DigitClassifier {
     /// - x: [n, 64] on the digits' 0..16 scale
     /// - returns: [n, 64]
     pub fn features(&self, x: Tensor<2>) -> Tensor<2> {
-        let h = relu(self.hidden.forward(x / (DIGITS_LEVELS - 1) as f64));
-        relu(self.features.forward(h))
+        let h = relu(linear_layer(&self.hidden, x / (DIGITS_LEVELS - 1) as f64));
+        relu(linear_layer(&self.features, h))
     }
 
     /// # Shapes
     /// - x: [n, 64]
     /// - returns: [n, 10]
     pub fn logits(&self, x: Tensor<2>) -> Tensor<2> {
-        self.head.forward(self.features(x))
+        linear_layer(&self.head, self.features(x))
     }
 }
 // ANCHOR_END: classifier

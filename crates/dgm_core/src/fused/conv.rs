@@ -24,7 +24,7 @@ use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
 use super::matrix::{Matrix, product};
-use super::on_flex;
+use super::{Values, on_flex, tensor};
 
 /// Multiply-adds from which the images of a product are split across the threads.
 const PARALLEL_WORK: usize = 1 << 22;
@@ -466,32 +466,6 @@ fn add_bias(out: &mut [f32], bias: &[f32], plane: usize) {
     }
 }
 
-/// A tensor's float32 values, contiguous, with its shape.
-struct Values {
-    tensor: FlexTensor,
-    shape: Vec<usize>,
-}
-
-impl Values {
-    fn of(x: &FlexTensor) -> Values {
-        assert_eq!(x.dtype(), DType::F32, "the fused ops run in float32");
-        let tensor = x.to_contiguous();
-        let shape = tensor.layout().shape().to_vec();
-        Values { tensor, shape }
-    }
-
-    fn slice(&self) -> &[f32] {
-        self.tensor
-            .as_slice()
-            .expect("a contiguous tensor has a slice")
-    }
-}
-
-/// A burn-flex tensor of `shape` holding `values`.
-fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
-    FlexTensor::from_data(burn::tensor::TensorData::new(values, shape.to_vec()))
-}
-
 /// The patches of a convolution: cut from x, one per output position.
 fn conv_patches(x: &[usize], weight: &[usize], options: &ConvOptions<2>) -> Patches {
     assert_eq!(
@@ -721,7 +695,7 @@ mod tests {
 
     use super::*;
     use crate::data::to_host;
-    use crate::fused::tests::on_threads;
+    use crate::fused::tests::{assert_matches_finite_differences, on_threads};
 
     /// (N, C_in, C_out, H, W, kernel, stride, padding, dilation): batch 1, C_in = 1, odd sizes,
     /// stride 2, padding 0 and 1, dilation 2, a 1x1 kernel, and a case large enough to split the
@@ -827,34 +801,6 @@ mod tests {
                 |x, w, b| burn::tensor::module::conv_transpose2d(x, w, b, options.clone()),
                 (&x, &weight, &bias),
                 &case,
-            );
-        }
-    }
-
-    /// The gradient of `loss` at `values` (of `shape`) against central differences
-    /// (L(v + h e_i) - L(v - h e_i)) / 2h, element by element.
-    fn assert_matches_finite_differences<const D: usize>(
-        loss: impl Fn(Tensor<D>) -> Tensor<1>,
-        values: Tensor<D>,
-        what: &str,
-    ) {
-        let (device, shape) = (values.device(), values.dims());
-        let at = |v: &[f32]| Tensor::<1>::from_floats(v, &device).reshape(shape);
-        let values = to_host(values);
-        let x = at(&values).require_grad();
-        let grads = loss(x.clone()).backward();
-        let gradient = to_host(x.grad(&grads).expect("a gradient"));
-        let h = 1e-2f32;
-        for (i, &g) in gradient.iter().enumerate() {
-            let shifted = |delta: f32| {
-                let mut v = values.clone();
-                v[i] += delta;
-                to_host(loss(at(&v)))[0]
-            };
-            let finite = (shifted(h) - shifted(-h)) / (2.0 * h);
-            assert!(
-                (g - finite).abs() < 1e-2 * (1.0 + g.abs()),
-                "{what}[{i}]: {g} vs {finite}"
             );
         }
     }

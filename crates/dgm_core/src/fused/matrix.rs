@@ -1,5 +1,14 @@
 //! Matrix products on slices through the `gemm` crate, for the fused ops that are matrix
-//! products with copies around them (the convolutions, attention).
+//! products with copies around them (the convolutions, attention, linear layers).
+
+use rayon::prelude::*;
+
+/// Multiply-adds from which [`split_product`] gives each thread a block of the output's
+/// columns.
+pub const SPLIT_WORK: usize = 1 << 21;
+
+/// Columns of a block of [`split_product`] are a multiple of this (two AVX2 registers).
+const BLOCK_COLUMNS: usize = 16;
 
 /// A matrix in memory: its values and the strides between rows and between columns.
 #[derive(Clone, Copy)]
@@ -47,6 +56,84 @@ pub fn product(
 ) {
     assert_eq!(out.len(), m * n, "product: the output is not m x n");
     scaled_product(out, n, [m, n, k], a, b, 1.0, accumulate, parallelism);
+}
+
+/// out [m, n] (row-major) = a [m, k] b [k, n], or out + a b with `accumulate`, with the
+/// columns of out split into one block per thread from [`SPLIT_WORK`] multiply-adds.
+///
+/// Each thread multiplies all of a by its block of b's columns, one `gemm` call on one thread,
+/// so it reads (and packs) only its share of b. `gemm`'s own split of the same product
+/// (`Parallelism::Rayon`) was slower inside a training step at batch 64. Every value of out is
+/// summed in the same order whatever the number of threads.
+pub fn split_product(
+    out: &mut [f32],
+    [m, n, k]: [usize; 3],
+    a: Matrix,
+    b: Matrix,
+    accumulate: bool,
+) {
+    let none = gemm::Parallelism::None;
+    let threads = rayon::current_num_threads();
+    if threads == 1 || m * n * k < SPLIT_WORK || n < 2 * BLOCK_COLUMNS {
+        return product(out, [m, n, k], a, b, accumulate, none);
+    }
+    assert_eq!(out.len(), m * n, "product: the output is not m x n");
+    assert!(
+        a.covers(m, k) && b.covers(k, n),
+        "product: a factor is too short"
+    );
+    let width = n.div_ceil(threads).next_multiple_of(BLOCK_COLUMNS);
+    let out = SharedOut(out.as_mut_ptr());
+    (0..n.div_ceil(width)).into_par_iter().for_each(|block| {
+        let first = block * width;
+        let columns = width.min(n - first);
+        let b = Matrix {
+            data: &b.data[first * b.col_stride..],
+            ..b
+        };
+        // SAFETY: the block writes the m x `columns` values out[i * n + first + j] (i < m,
+        // j < columns), inside out (checked above) and disjoint from every other block's
+        // columns; a and b (whose block starts at its first column) hold every value read.
+        unsafe {
+            gemm::gemm(
+                m,
+                columns,
+                k,
+                out.at(first),
+                1,
+                n as isize,
+                accumulate,
+                a.data.as_ptr(),
+                a.col_stride as isize,
+                a.row_stride as isize,
+                b.data.as_ptr(),
+                b.col_stride as isize,
+                b.row_stride as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                none,
+            );
+        }
+    });
+}
+
+/// The output of [`split_product`], shared by the threads that write its blocks.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+
+// SAFETY: the threads write disjoint values (see `split_product`).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// A pointer to the `offset`th value.
+    fn at(self, offset: usize) -> *mut f32 {
+        // SAFETY: offsets stay inside the output (see `split_product`).
+        unsafe { self.0.add(offset) }
+    }
 }
 
 /// out[i * out_stride + j] = scale sum_l a[i, l] b[l, j] for i < m, j < n, or that added to

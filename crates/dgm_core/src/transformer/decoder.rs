@@ -6,7 +6,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::attention::CausalSelfAttention;
-use crate::fused::{gelu, log_softmax};
+use crate::fused::{gelu, linear_layer, log_softmax};
 use crate::nn::LayerNorm;
 
 /// The shape of a decoder transformer: the data's vocabulary and longest input, and the
@@ -86,7 +86,7 @@ impl Block {
         // x = LN(x + attention(x))
         let x = self.attention_norm.forward(x + attended);
         // x = LN(x + W2 gelu(W1 x))
-        let mlp = self.mlp_out.forward(gelu(self.mlp_in.forward(x.clone())));
+        let mlp = linear_layer(&self.mlp_out, gelu(linear_layer(&self.mlp_in, x.clone())));
         self.mlp_norm.forward(x + mlp)
     }
 }
@@ -128,7 +128,7 @@ impl DecoderTransformer {
             .blocks
             .iter()
             .fold(self.embed(tokens), |h, block| block.forward(h));
-        log_softmax(self.head.forward(h))
+        log_softmax(linear_layer(&self.head, h))
     }
 
     /// [`Self::forward`] and the attention weights of every block, one [batch, H, T, T] each.
@@ -140,7 +140,7 @@ impl DecoderTransformer {
             h = next;
             weights.push(block_weights);
         }
-        (log_softmax(self.head.forward(h)), weights)
+        (log_softmax(linear_layer(&self.head, h)), weights)
     }
 
     /// h_0 = dropout(token embedding + position embedding): [batch, T] -> [batch, T, D].
