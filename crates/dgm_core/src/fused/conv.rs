@@ -19,8 +19,8 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::Tensor;
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use rayon::prelude::*;
 
 use super::matrix::{Matrix, product};

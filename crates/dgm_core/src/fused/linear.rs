@@ -19,7 +19,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::Linear;
 use burn::tensor::Tensor;
 
-use super::matrix::{Matrix, split_product};
+use super::matrix::{Matrix, split_product, transpose};
 use super::{Values, on_flex, tensor};
 
 /// y = x W + b over the last dimension of x: burn's `Linear::forward`, with the kernels of this
@@ -121,18 +121,11 @@ fn gradients(saved: &Saved, grad: &FlexTensor, wanted: [bool; 3]) -> [Option<Fle
         Values::of(grad),
     );
     let ([m, k], [_, n]) = (matrix_shape(&x), matrix_shape(&weight));
-    // dx = dy W^T: [m, n] [n, k]
     let dx = wanted[0].then(|| {
-        let mut dx = vec![0.0; m * k];
-        let w_t = Matrix::transposed(weight.slice(), n);
-        split_product(
-            &mut dx,
-            [m, k, n],
-            Matrix::rows(grad.slice(), n),
-            w_t,
-            false,
-        );
-        tensor(dx, &[m, k])
+        tensor(
+            input_gradient(grad.slice(), weight.slice(), [m, k, n]),
+            &[m, k],
+        )
     });
     // dW = x^T dy: [k, m] [m, n]
     let dw = wanted[1].then(|| {
@@ -158,6 +151,30 @@ fn gradients(saved: &Saved, grad: &FlexTensor, wanted: [bool; 3]) -> [Option<Fle
         tensor(db, &[n])
     });
     [dx, dw, db]
+}
+
+/// dx = dy W^T [m, k], from dy [m, n] and W [k, n].
+///
+/// `gemm` reads its left factor (after turning a row-major product around, the transposed
+/// weights) in columns of 16 rows; where that factor is W^T read in place, it gathers its k n
+/// values one at a time, which took as long as the multiply-adds themselves in the EBM's
+/// Langevin steps. dx^T = W dy^T [k, m] gathers the m n values of dy instead and costs a
+/// transpose of m k values after; the product whose copies move fewer values is taken.
+fn input_gradient(dy: &[f32], weight: &[f32], [m, k, n]: [usize; 3]) -> Vec<f32> {
+    if m * (n + k) < k * n {
+        // dx^T = W dy^T: [k, n] [n, m]
+        let mut dx_t = vec![0.0; k * m];
+        let dy_t = Matrix::transposed(dy, n);
+        split_product(&mut dx_t, [k, m, n], Matrix::rows(weight, n), dy_t, false);
+        // [k, m] -> [m, k]
+        transpose(&dx_t, k, m)
+    } else {
+        // dx = dy W^T: [m, n] [n, k]
+        let mut dx = vec![0.0; m * k];
+        let w_t = Matrix::transposed(weight, n);
+        split_product(&mut dx, [m, k, n], Matrix::rows(dy, n), w_t, false);
+        dx
+    }
 }
 
 /// The backward step of the linear layer: the gradients of its parents x, W and b.
@@ -212,14 +229,16 @@ mod tests {
     use crate::fused::matrix::SPLIT_WORK;
     use crate::fused::tests::{assert_close, assert_matches_finite_differences, on_threads};
 
-    /// (m, k, n): one row, odd sizes, fewer columns than a block, and two layers of the VAE at
-    /// batch 64, above [`SPLIT_WORK`] forward and backward.
-    const CASES: [[usize; 3]; 5] = [
+    /// (m, k, n): one row, odd sizes, fewer columns than a block, two layers of the VAE at
+    /// batch 64, above [`SPLIT_WORK`] forward and backward, and many rows through a narrow
+    /// layer. The third and the last take dx = dy W^T in place, the others through dx^T.
+    const CASES: [[usize; 3]; 6] = [
         [1, 5, 3],
         [7, 13, 33],
         [65, 129, 31],
         [64, 256, 1088],
         [64, 1088, 256],
+        [640, 64, 96],
     ];
 
     fn normal<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {

@@ -45,6 +45,28 @@ impl Matrix<'_> {
     }
 }
 
+/// The transpose of a row-major [rows, columns] matrix: row-major [columns, rows], copied in
+/// tiles of [`BLOCK_COLUMNS`] x [`BLOCK_COLUMNS`] so that the rows read and written stay in cache.
+pub fn transpose(values: &[f32], rows: usize, columns: usize) -> Vec<f32> {
+    assert_eq!(
+        values.len(),
+        rows * columns,
+        "transpose: not rows x columns values"
+    );
+    let mut out = vec![0.0; rows * columns];
+    for i0 in (0..rows).step_by(BLOCK_COLUMNS) {
+        for j0 in (0..columns).step_by(BLOCK_COLUMNS) {
+            for i in i0..(i0 + BLOCK_COLUMNS).min(rows) {
+                for j in j0..(j0 + BLOCK_COLUMNS).min(columns) {
+                    // out[j, i] = values[i, j]
+                    out[j * rows + i] = values[i * columns + j];
+                }
+            }
+        }
+    }
+    out
+}
+
 /// out [m, n] (row-major) = a [m, k] b [k, n], or out + a b with `accumulate`.
 pub fn product(
     out: &mut [f32],
