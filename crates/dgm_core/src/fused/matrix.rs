@@ -29,7 +29,7 @@ impl Matrix<'_> {
     }
 
     /// The transpose of a row-major matrix with `columns` columns.
-    pub(super) fn transposed(data: &[f32], columns: usize) -> Matrix<'_> {
+    pub fn transposed(data: &[f32], columns: usize) -> Matrix<'_> {
         Matrix {
             data,
             row_stride: 1,
