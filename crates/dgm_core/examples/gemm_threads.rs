@@ -47,7 +47,7 @@ fn main() {
     };
     dgm_core::backend::set_threads(threads);
     println!(
-        "| m, n, k | multiply-adds | 1 thread (us) | {threads} threads, gemm's split (us) | {threads} threads, split by columns (us) |"
+        "| m, n, k | multiply-adds | 1 thread (us) | {threads} threads, gemm's split (us) | {threads} threads, split_product (us) |"
     );
     println!("|---|---|---|---|---|");
     dgm_core::backend::on_worker(|| {

@@ -345,31 +345,28 @@ mod tests {
 
     #[test]
     fn the_product_does_not_depend_on_the_number_of_threads() {
-        let [m, k, n] = [64, 256, 1088];
-        assert!(
-            m * k * n >= SPLIT_WORK,
-            "the case splits across the threads"
-        );
         let device = Device::flex();
         device.seed(13);
-        let (a, b) = (
-            to_host(normal([m, k], &device)),
-            to_host(normal([k, n], &device)),
-        );
-        let with = |threads: usize| {
-            let mut out = vec![0.5; m * n];
-            on_threads(threads, || {
-                split_product(
-                    &mut out,
-                    [m, n, k],
-                    Matrix::rows(&a, k),
-                    Matrix::rows(&b, n),
-                    true,
-                )
-            });
-            out.into_iter().map(f32::to_bits).collect::<Vec<_>>()
-        };
-        assert_eq!(with(1), with(2));
-        assert_eq!(with(1), with(3));
+        // Split by columns (wider than tall) and by rows.
+        for [m, k, n] in [[64, 256, 1088], [1088, 256, 64]] {
+            assert!(
+                m * k * n >= SPLIT_WORK,
+                "the case splits across the threads"
+            );
+            let (a, b) = (
+                to_host(normal([m, k], &device)),
+                to_host(normal([k, n], &device)),
+            );
+            let with = |threads: usize| {
+                let mut out = vec![0.5; m * n];
+                on_threads(threads, || {
+                    let (a, b) = (Matrix::rows(&a, k), Matrix::rows(&b, n));
+                    split_product(&mut out, [m, n, k], a, b, true)
+                });
+                out.into_iter().map(f32::to_bits).collect::<Vec<_>>()
+            };
+            assert_eq!(with(1), with(2), "{m}x{k}x{n}");
+            assert_eq!(with(1), with(3), "{m}x{k}x{n}");
+        }
     }
 }

@@ -81,12 +81,13 @@ pub fn product(
 }
 
 /// out [m, n] (row-major) = a [m, k] b [k, n], or out + a b with `accumulate`, with the
-/// columns of out split into one block per thread from [`SPLIT_WORK`] multiply-adds.
+/// longer side of out split into one block per thread from [`SPLIT_WORK`] multiply-adds.
 ///
-/// Each thread multiplies all of a by its block of b's columns, one `gemm` call on one thread,
-/// so it reads (and packs) only its share of b. `gemm`'s own split of the same product
-/// (`Parallelism::Rayon`) was slower inside a training step at batch 64. Every value of out is
-/// summed in the same order whatever the number of threads.
+/// A block of columns multiplies all of a by its columns of b, a block of rows its rows of a by
+/// all of b: one `gemm` call on one thread each, so each thread reads (and packs) only its
+/// share of the split factor. `gemm`'s own split of the same product (`Parallelism::Rayon`)
+/// was slower inside a training step at batch 64. Every value of out is summed in the same
+/// order whatever the number of threads.
 pub fn split_product(
     out: &mut [f32],
     [m, n, k]: [usize; 3],
@@ -96,7 +97,9 @@ pub fn split_product(
 ) {
     let none = gemm::Parallelism::None;
     let threads = rayon::current_num_threads();
-    if threads == 1 || m * n * k < SPLIT_WORK || n < 2 * BLOCK_COLUMNS {
+    let split_rows = m > n;
+    let extent = if split_rows { m } else { n };
+    if threads == 1 || m * n * k < SPLIT_WORK || extent < 2 * BLOCK_COLUMNS {
         return product(out, [m, n, k], a, b, accumulate, none);
     }
     assert_eq!(out.len(), m * n, "product: the output is not m x n");
@@ -104,42 +107,54 @@ pub fn split_product(
         a.covers(m, k) && b.covers(k, n),
         "product: a factor is too short"
     );
-    let width = n.div_ceil(threads).next_multiple_of(BLOCK_COLUMNS);
+    let width = extent.div_ceil(threads).next_multiple_of(BLOCK_COLUMNS);
     let out = SharedOut(out.as_mut_ptr());
-    (0..n.div_ceil(width)).into_par_iter().for_each(|block| {
-        let first = block * width;
-        let columns = width.min(n - first);
-        let b = Matrix {
-            data: &b.data[first * b.col_stride..],
-            ..b
-        };
-        // SAFETY: the block writes the m x `columns` values out[i * n + first + j] (i < m,
-        // j < columns), inside out (checked above) and disjoint from every other block's
-        // columns; a and b (whose block starts at its first column) hold every value read.
-        unsafe {
-            gemm::gemm(
-                m,
-                columns,
-                k,
-                out.at(first),
-                1,
-                n as isize,
-                accumulate,
-                a.data.as_ptr(),
-                a.col_stride as isize,
-                a.row_stride as isize,
-                b.data.as_ptr(),
-                b.col_stride as isize,
-                b.row_stride as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                none,
-            );
-        }
-    });
+    (0..extent.div_ceil(width))
+        .into_par_iter()
+        .for_each(|block| {
+            let first = block * width;
+            let size = width.min(extent - first);
+            // The block's rows of a and out, or its columns of b and out.
+            let (rows, columns, a, b, offset) = if split_rows {
+                let a = Matrix {
+                    data: &a.data[first * a.row_stride..],
+                    ..a
+                };
+                (size, n, a, b, first * n)
+            } else {
+                let b = Matrix {
+                    data: &b.data[first * b.col_stride..],
+                    ..b
+                };
+                (m, size, a, b, first)
+            };
+            // SAFETY: the block writes the rows x columns values out[offset + i * n + j], inside
+            // out (checked above) and disjoint from every other block's rows or columns; a and b
+            // (whose block starts at its first row or column) hold every value read.
+            unsafe {
+                gemm::gemm(
+                    rows,
+                    columns,
+                    k,
+                    out.at(offset),
+                    1,
+                    n as isize,
+                    accumulate,
+                    a.data.as_ptr(),
+                    a.col_stride as isize,
+                    a.row_stride as isize,
+                    b.data.as_ptr(),
+                    b.col_stride as isize,
+                    b.row_stride as isize,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    none,
+                );
+            }
+        });
 }
 
 /// The output of [`split_product`], shared by the threads that write its blocks.
