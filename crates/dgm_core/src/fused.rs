@@ -481,6 +481,11 @@ mod tests {
         }
     }
 
+    /// Values drawn from N(0, 1) on `device`.
+    pub(super) fn normal<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+    }
+
     /// `f` run on a rayon pool of `threads` threads.
     pub(super) fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
         let pool = rayon::ThreadPoolBuilder::new()

@@ -691,11 +691,11 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Flex, C> {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::{Device, Distribution, Int};
+    use burn::tensor::{Device, Int};
 
     use super::*;
     use crate::data::to_host;
-    use crate::fused::tests::{assert_matches_finite_differences, on_threads};
+    use crate::fused::tests::{assert_matches_finite_differences, normal, on_threads};
 
     /// (N, C_in, C_out, H, W, kernel, stride, padding, dilation): batch 1, C_in = 1, odd sizes,
     /// stride 2, padding 0 and 1, dilation 2, a 1x1 kernel, and a case large enough to split the
@@ -708,10 +708,6 @@ mod tests {
         [3, 5, 4, 6, 5, 1, 1, 0, 1],
         [8, 16, 32, 16, 16, 3, 1, 1, 1],
     ];
-
-    fn normal<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
-        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
-    }
 
     /// |a - b| <= 1e-4 (1 + |b|) elementwise: the products sum in another order than burn's.
     fn assert_close(a: Vec<f32>, b: Vec<f32>, what: &str) {

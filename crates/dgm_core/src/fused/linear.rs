@@ -80,12 +80,11 @@ pub trait LinearOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// The [rows, columns] of a matrix, or [1, columns] of a vector.
+/// The [rows, columns] of a matrix.
 fn matrix_shape(values: &Values) -> [usize; 2] {
     match values.shape[..] {
         [rows, columns] => [rows, columns],
-        [columns] => [1, columns],
-        ref other => panic!("linear: a matrix or a vector, not a tensor of shape {other:?}"),
+        ref other => panic!("linear: a matrix, not a tensor of shape {other:?}"),
     }
 }
 
@@ -222,12 +221,14 @@ impl<C: CheckpointStrategy> LinearOps for Autodiff<Flex, C> {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::{Device, Distribution, Int};
+    use burn::tensor::{Device, Int};
 
     use super::*;
     use crate::data::to_host;
     use crate::fused::matrix::SPLIT_WORK;
-    use crate::fused::tests::{assert_close, assert_matches_finite_differences, on_threads};
+    use crate::fused::tests::{
+        assert_close, assert_matches_finite_differences, normal, on_threads,
+    };
 
     /// (m, k, n): one row, odd sizes, fewer columns than a block, two layers of the VAE at
     /// batch 64, above [`SPLIT_WORK`] forward and backward, and many rows through a narrow
@@ -240,10 +241,6 @@ mod tests {
         [64, 1088, 256],
         [640, 64, 96],
     ];
-
-    fn normal<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
-        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
-    }
 
     /// y and the gradients of sum(y * w) for x, W and (with a bias) b, by `layer` on an
     /// autodiff device.

@@ -132,25 +132,14 @@ pub fn split_product(
             // out (checked above) and disjoint from every other block's rows or columns; a and b
             // (whose block starts at its first row or column) hold every value read.
             unsafe {
-                gemm::gemm(
-                    rows,
-                    columns,
-                    k,
+                raw_product(
                     out.at(offset),
-                    1,
-                    n as isize,
+                    n,
+                    [rows, columns, k],
+                    a,
+                    b,
+                    1.0,
                     accumulate,
-                    a.data.as_ptr(),
-                    a.col_stride as isize,
-                    a.row_stride as isize,
-                    b.data.as_ptr(),
-                    b.col_stride as isize,
-                    b.row_stride as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
                     none,
                 );
             }
@@ -200,11 +189,43 @@ pub(super) fn scaled_product(
     // assertions), `a` and `b` every value read (the third), and `out`, borrowed mutably,
     // overlaps neither.
     unsafe {
+        raw_product(
+            out.as_mut_ptr(),
+            out_stride,
+            [m, n, k],
+            a,
+            b,
+            scale,
+            accumulate,
+            parallelism,
+        );
+    }
+}
+
+/// The one `gemm` call of this module: out[i * out_stride + j] = scale sum_l a[i, l] b[l, j]
+/// for i < m, j < n, or that added to out with `accumulate`.
+///
+/// # Safety
+/// `out` must point at m rows of n writable values `out_stride` apart that nothing else reads
+/// or writes during the call, and `a` and `b` must cover [m, k] and [k, n].
+#[allow(clippy::too_many_arguments)]
+unsafe fn raw_product(
+    out: *mut f32,
+    out_stride: usize,
+    [m, n, k]: [usize; 3],
+    a: Matrix,
+    b: Matrix,
+    scale: f32,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    // SAFETY: the caller's promise.
+    unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            out,
             1,
             out_stride as isize,
             accumulate,
